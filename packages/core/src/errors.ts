@@ -41,7 +41,12 @@ export class TickworkError extends Error {
   constructor(code: TickworkErrorCode, message: string, options?: TickworkErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.name = new.target.name;
+    // Not enumerable, like the built-in errors' name.
+    Object.defineProperty(this, 'name', {
+      value: new.target.name,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 

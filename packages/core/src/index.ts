@@ -1,3 +1,5 @@
+export type { Clock, TimerHandle } from './clock.js';
+export { systemClock } from './clock.js';
 export type { TickworkErrorCode, TickworkErrorOptions } from './errors.js';
 export {
   AbortError,
@@ -13,3 +15,35 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.js';
+export type { ComponentOptions, StopOptions } from './lifecycle.js';
+export { Lifecycle } from './lifecycle.js';
+export type { LogFn, Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export type {
+  ComponentDiagnostics,
+  ItemDiagnostics,
+  JsonValue,
+  LifecycleState,
+  RegisteredComponent,
+  RegistrySnapshot,
+} from './registry.js';
+export { globalRegistry, Registry } from './registry.js';
+export type { SchedulerOptions, Slot, SlotCallback, TimerOptions } from './scheduler.js';
+export { getScheduler, ScheduledTimer, Scheduler } from './scheduler.js';
+export type { SerializedError } from './serializeError.js';
+export { deserializeError, isSerializedError, serializeError } from './serializeError.js';
+export type { HistogramSnapshot, LastErrorSnapshot, StatsSnapshot } from './stats.js';
+export { Stats, USAGE_WINDOW } from './stats.js';
+export type { NumberRule } from './validate.js';
+export {
+  checkBoolean,
+  checkDuration,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describeValue,
+  MAX_TIMER_MS,
+} from './validate.js';

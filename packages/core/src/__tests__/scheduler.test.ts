@@ -1,0 +1,253 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Clock, TimerHandle } from '../clock.js';
+import { ConfigError } from '../errors.js';
+import { getScheduler, Scheduler, type Slot } from '../scheduler.js';
+import { VirtualClock } from '../testing/virtualClock.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A clock that records every host-timer delay asked of it. */
+function spyClock(inner: VirtualClock): Clock & { delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    now: () => inner.now(),
+    setTimeout: (cb: () => void, ms: number): TimerHandle => {
+      delays.push(ms);
+      return inner.setTimeout(cb, ms);
+    },
+    clearTimeout: (h: TimerHandle) => inner.clearTimeout(h),
+  };
+}
+
+function copy(slot: Readonly<Slot>): Slot {
+  return { ...slot };
+}
+
+describe('Scheduler', () => {
+  it('keeps a periodic timer on its grid for 10,000 periods, with no drift', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const slots: Slot[] = [];
+    scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100);
+    await clock.advance(100 * 10_000);
+    expect(slots).toHaveLength(10_000);
+    slots.forEach((s, i) => {
+      expect(s.dueAt).toBe(T0 + 100 * (i + 1));
+    });
+    expect(slots.every((s) => s.latenessMs === 0 && s.missed === 0)).toBe(true);
+  });
+
+  it('stays drift-free when the host timer fires late every time', async () => {
+    const inner = new VirtualClock({ now: T0 });
+    let seed = 7;
+    const jitter = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % 40; // up to 39 ms late, under the 100 ms period
+    };
+    const lateClock: Clock = {
+      now: () => inner.now(),
+      setTimeout: (cb, ms) => inner.setTimeout(cb, ms + jitter()),
+      clearTimeout: (h) => inner.clearTimeout(h),
+    };
+    const scheduler = new Scheduler({ clock: lateClock });
+    const slots: Slot[] = [];
+    scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100);
+    await inner.advance(100 * 10_000);
+    // Late wakes never push the grid: due times stay multiples of the period.
+    expect(slots.length).toBeGreaterThan(9_990);
+    slots.forEach((s, i) => {
+      expect(s.dueAt).toBe(T0 + 100 * (i + 1));
+      expect(s.missed).toBe(0);
+    });
+    expect(Math.max(...slots.map((s) => s.latenessMs))).toBeLessThan(40);
+    expect(slots.some((s) => s.latenessMs > 0)).toBe(true);
+  });
+
+  it('caps every host sleep and fires a far timer (over 2^31 ms) on time', async () => {
+    const inner = new VirtualClock({ now: T0 });
+    const clock = spyClock(inner);
+    const scheduler = new Scheduler({ clock });
+    const far = T0 + 2 ** 31 + 12_345;
+    const fired: number[] = [];
+    scheduler.at(far, (slot) => fired.push(slot.firedAt));
+    await inner.advance(far - T0 - 1);
+    expect(fired).toEqual([]);
+    await inner.advance(1);
+    expect(fired).toEqual([far]);
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(30_000);
+    expect(clock.delays.length).toBeGreaterThan(2 ** 31 / 30_000);
+  });
+
+  it('honours a smaller maxSleepMs', async () => {
+    const inner = new VirtualClock({ now: T0 });
+    const clock = spyClock(inner);
+    const scheduler = new Scheduler({ clock, maxSleepMs: 1_000 });
+    scheduler.at(T0 + 10_000, () => {});
+    await inner.advance(10_000);
+    expect(Math.max(...clock.delays)).toBe(1_000);
+  });
+
+  it('counts slots passed over by a forward jump as missed and fires once', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const slots: Slot[] = [];
+    scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100);
+    await clock.advance(1_000);
+    expect(slots).toHaveLength(10);
+    clock.jump(10_000); // suspend or clock step: the wall clock moves, no timer runs
+    await clock.advance(100);
+    expect(slots).toHaveLength(11);
+    const afterJump = slots[10]!;
+    expect(afterJump.missed).toBe(100);
+    expect(afterJump.dueAt).toBe(T0 + 11_100);
+    await clock.advance(300);
+    expect(slots.slice(11).map((s) => s.dueAt)).toEqual([T0 + 11_200, T0 + 11_300, T0 + 11_400]);
+    expect(slots.slice(11).every((s) => s.missed === 0)).toBe(true);
+  });
+
+  it('keeps an elapsed-time period running at its pace after a backward jump', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const slots: Slot[] = [];
+    scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100);
+    await clock.advance(500);
+    clock.jump(-3_600_000);
+    await clock.advance(1_000);
+    // Ten more runs in the next real second, not a stall of an hour.
+    expect(slots).toHaveLength(15);
+    const after = slots.slice(5);
+    for (let i = 1; i < after.length; i++) expect(after[i]!.dueAt - after[i - 1]!.dueAt).toBe(100);
+    expect(after.every((s) => s.missed === 0)).toBe(true);
+  });
+
+  it('never re-fires a wall-clock slot already run when the clock steps back', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const dues: number[] = [];
+    scheduler.every(60_000, (slot) => dues.push(slot.dueAt), T0 + 60_000, { wallClock: true });
+    await clock.advance(180_000);
+    expect(dues).toEqual([T0 + 60_000, T0 + 120_000, T0 + 180_000]);
+    clock.jump(-150_000); // wall time back to T0 + 30 s
+    await clock.advance(150_000); // wall time back at T0 + 180 s: nothing new is due
+    expect(dues).toHaveLength(3);
+    await clock.advance(60_000);
+    expect(dues).toEqual([T0 + 60_000, T0 + 120_000, T0 + 180_000, T0 + 240_000]);
+  });
+
+  it('fires timers in due order and cancels in O(1)', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const order: string[] = [];
+    scheduler.at(T0 + 30, () => order.push('c'));
+    scheduler.at(T0 + 10, () => order.push('a'));
+    const b = scheduler.at(T0 + 20, () => order.push('b'));
+    const d = scheduler.at(T0 + 20, () => order.push('d'));
+    b.cancel();
+    expect(b.scheduled).toBe(false);
+    expect(Number.isNaN(b.dueAt)).toBe(true);
+    await clock.advance(100);
+    expect(order).toEqual(['a', 'd', 'c']);
+    expect(d.scheduled).toBe(false);
+  });
+
+  it('re-schedules earlier and later, re-arming the one host timer', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const fired: number[] = [];
+    const t = scheduler.at(T0 + 1_000, (slot) => fired.push(slot.dueAt));
+    t.schedule(T0 + 50);
+    expect(t.dueAt).toBe(T0 + 50);
+    await clock.advance(60);
+    expect(fired).toEqual([T0 + 50]);
+    t.schedule(T0 + 500);
+    t.schedule(T0 + 900);
+    await clock.advance(1_000);
+    expect(fired).toEqual([T0 + 50, T0 + 900]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(scheduler.armed).toBe(false);
+  });
+
+  it('costs one host timer for 10,000 timers and none once all are cancelled', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    let fired = 0;
+    const timers = Array.from({ length: 10_000 }, (_, i) =>
+      scheduler.every(100, () => fired++, T0 + 1 + (i % 100)),
+    );
+    expect(scheduler.size).toBe(10_000);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(1_000);
+    expect(fired).toBe(100_000);
+    expect(clock.pendingTimers).toBe(1);
+    for (const t of timers) t.cancel();
+    expect(scheduler.size).toBe(0);
+    expect(scheduler.armed).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('does not wake for a bucket whose timers were all cancelled', async () => {
+    const inner = new VirtualClock({ now: T0 });
+    const clock = spyClock(inner);
+    const scheduler = new Scheduler({ clock });
+    const early = scheduler.at(T0 + 10, () => {});
+    scheduler.at(T0 + 500, () => {});
+    expect(clock.delays.at(-1)).toBe(10);
+    early.cancel(); // the earliest bucket is now empty: re-arm for the next one
+    expect(clock.delays.at(-1)).toBe(500);
+    expect(inner.pendingTimers).toBe(1);
+  });
+
+  it('defers a timer re-scheduled into the past from its own callback to the next wake', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    let runs = 0;
+    const t = scheduler.at(T0 + 10, (slot, timer) => {
+      runs++;
+      if (runs < 5) timer.schedule(slot.firedAt - 5);
+    });
+    await clock.advance(10);
+    expect(runs).toBe(5);
+    expect(t.scheduled).toBe(false);
+  });
+
+  it('keeps going when a callback throws, and logs it', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const scheduler = new Scheduler({ clock, logger });
+    const ok: number[] = [];
+    scheduler.every(
+      10,
+      () => {
+        throw new Error('boom');
+      },
+      T0 + 10,
+    );
+    scheduler.every(10, (slot) => ok.push(slot.dueAt), T0 + 10);
+    await clock.advance(30);
+    expect(ok).toEqual([T0 + 10, T0 + 20, T0 + 30]);
+    expect(logger.error).toHaveBeenCalledTimes(3);
+  });
+
+  it('shares one scheduler per clock', () => {
+    const clock = new VirtualClock();
+    expect(getScheduler(clock)).toBe(getScheduler(clock));
+    expect(getScheduler(new VirtualClock())).not.toBe(getScheduler(clock));
+  });
+
+  it('rejects bad options and bad times with ConfigError', () => {
+    const clock = new VirtualClock();
+    expect(() => new Scheduler({ clock, maxSleepMs: 0 })).toThrow(ConfigError);
+    expect(() => new Scheduler({ clock, maxSleepMs: 2 ** 31 })).toThrow(
+      'Scheduler: options.maxSleepMs must be a finite number from 1 to 2147483647 (got 2147483648)',
+    );
+    expect(() => new Scheduler({ clock, jumpToleranceMs: -1 })).toThrow(ConfigError);
+    const scheduler = new Scheduler({ clock });
+    const t = scheduler.createTimer(() => {});
+    expect(() => t.schedule(Number.NaN)).toThrow(
+      'ScheduledTimer: dueAt must be a finite number (got NaN)',
+    );
+    expect(() => t.schedule(0, 0.5)).toThrow(ConfigError);
+    expect(() => t.schedule(0, Number.POSITIVE_INFINITY)).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,354 @@
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type Logger, silentLogger } from './logger.js';
+import { MinHeap } from './minHeap.js';
+import { checkNumber } from './validate.js';
+
+/**
+ * What a timer's callback is told about the slot it fires for. The scheduler
+ * reuses one object for every call: read it inside the callback, copy what
+ * you keep.
+ */
+export interface Slot {
+  /** Scheduled time of this slot, epoch ms. */
+  dueAt: number;
+  /** When the scheduler fired it, epoch ms. */
+  firedAt: number;
+  /** `firedAt - dueAt`, ms, never negative. */
+  latenessMs: number;
+  /**
+   * Slots passed over entirely before this one (periodic timers only): the
+   * process was blocked or suspended, or the wall clock jumped forward.
+   */
+  missed: number;
+}
+
+/** Called when a {@link ScheduledTimer} falls due. */
+export type SlotCallback = (slot: Readonly<Slot>, timer: ScheduledTimer) => void;
+
+/** Options of {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Time source. @defaultValue `systemClock` */
+  clock?: Clock;
+  /**
+   * Longest single host-timer sleep, ms. Longer waits are split and the clock
+   * re-checked on each wake, so delays over 2^31 ms, suspend and clock jumps
+   * are safe. @defaultValue 30000
+   */
+  maxSleepMs?: number;
+  /**
+   * How far the wall clock may be behind the time a host timer was expected to
+   * fire before it counts as a backward jump, ms. @defaultValue 1000
+   */
+  jumpToleranceMs?: number;
+  /** Receives errors thrown by timer callbacks (they never reach the host timer). */
+  logger?: Logger;
+}
+
+/** Options of {@link Scheduler.createTimer}. */
+export interface TimerOptions {
+  /**
+   * `true` for timers due at a wall-clock time (cron): when the clock steps
+   * back they keep their due time. Timers with `false` (the default: polling
+   * periods, timeouts) are measured in elapsed time and move with the step, so
+   * a period keeps its length and no slot fires twice. @defaultValue false
+   */
+  wallClock?: boolean;
+}
+
+interface Bucket {
+  readonly key: number;
+  readonly entries: ScheduledTimer[];
+  /** Entries whose `bucket` is still this one. */
+  live: number;
+  /** Wake during which the bucket was made; one made during a wake waits for the next. */
+  readonly epoch: number;
+}
+
+/**
+ * A timer registered with a {@link Scheduler}: one-shot (`schedule(dueAt)`) or
+ * periodic (`schedule(dueAt, periodMs)`). Periodic timers are drift-free: each
+ * next due time is the previous due time plus the period, whatever the
+ * callback did or how late it ran.
+ */
+export class ScheduledTimer {
+  /** @internal */ bucket: Bucket | null = null;
+  /** @internal */ due = Number.NaN;
+  /** @internal */ period = 0;
+  /** @internal */ readonly wallClock: boolean;
+  /** @internal */ readonly callback: SlotCallback;
+  private readonly owner: Scheduler;
+
+  /** @internal use {@link Scheduler.createTimer} */
+  constructor(owner: Scheduler, callback: SlotCallback, options: TimerOptions) {
+    this.owner = owner;
+    this.callback = callback;
+    this.wallClock = options.wallClock ?? false;
+  }
+
+  /** Next due time, epoch ms; `NaN` when not scheduled. */
+  get dueAt(): number {
+    return this.bucket === null ? Number.NaN : this.due;
+  }
+
+  /** The period in ms, or 0 for a one-shot timer. */
+  get periodMs(): number {
+    return this.period;
+  }
+
+  /** Whether the timer is waiting to fire. */
+  get scheduled(): boolean {
+    return this.bucket !== null;
+  }
+
+  /**
+   * Arms (or re-arms) the timer to fire at `dueAt` (epoch ms; a time already
+   * past fires on the next wake) and, with `periodMs`, every `periodMs` after.
+   * O(log buckets).
+   */
+  schedule(dueAt: number, periodMs = 0): this {
+    checkNumber('ScheduledTimer', 'dueAt', dueAt, {});
+    if (periodMs !== 0) checkNumber('ScheduledTimer', 'periodMs', periodMs, { min: 1 });
+    this.period = periodMs;
+    this.owner.insert(this, dueAt);
+    return this;
+  }
+
+  /** Stops the timer from firing until scheduled again. O(1). */
+  cancel(): void {
+    this.owner.remove(this);
+  }
+}
+
+/**
+ * The one scheduler behind every tickwork timer. Timers register due times;
+ * timers due in the same millisecond share a bucket, buckets sit in a min-heap,
+ * and one host timer is armed for the earliest bucket, however many thousands
+ * of timers there are.
+ *
+ * - Sleeps are capped at `maxSleepMs` and the clock re-checked on every wake.
+ * - A periodic timer that wakes after several of its slots have passed fires
+ *   once, for the latest passed slot, with `missed` counting the ones passed
+ *   over; there are no catch-up bursts.
+ * - When the wall clock steps back, elapsed-time timers move with it and
+ *   wall-clock timers keep their time, so no slot already run fires again.
+ *
+ * Most code uses the shared instance from {@link getScheduler}.
+ */
+export class Scheduler {
+  /** The clock this scheduler runs on. */
+  readonly clock: Clock;
+  private readonly maxSleepMs: number;
+  private readonly jumpToleranceMs: number;
+  private readonly logger: Logger;
+  private readonly buckets = new Map<number, Bucket>();
+  private readonly heap = new MinHeap();
+  private count = 0;
+  private epoch = 0;
+  private firing = false;
+  private handle: TimerHandle | undefined;
+  private armedKey = Number.POSITIVE_INFINITY;
+  private expectedWake = Number.NaN;
+  private readonly slot: Slot = { dueAt: 0, firedAt: 0, latenessMs: 0, missed: 0 };
+  private readonly onWake = (): void => this.wake();
+
+  /** @param options - see {@link SchedulerOptions} */
+  constructor(options: SchedulerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.maxSleepMs = checkNumber('Scheduler', 'options.maxSleepMs', options.maxSleepMs ?? 30_000, {
+      min: 1,
+      max: 2 ** 31 - 1,
+    });
+    this.jumpToleranceMs = checkNumber(
+      'Scheduler',
+      'options.jumpToleranceMs',
+      options.jumpToleranceMs ?? 1_000,
+      { min: 0 },
+    );
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Number of scheduled timers. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Whether a host timer is armed (false when nothing is scheduled). */
+  get armed(): boolean {
+    return this.handle !== undefined;
+  }
+
+  /** Makes a timer; it fires only once scheduled with `timer.schedule(...)`. */
+  createTimer(callback: SlotCallback, options: TimerOptions = {}): ScheduledTimer {
+    return new ScheduledTimer(this, callback, options);
+  }
+
+  /** Shorthand: a one-shot timer firing at `dueAt`. */
+  at(dueAt: number, callback: SlotCallback, options?: TimerOptions): ScheduledTimer {
+    return this.createTimer(callback, options).schedule(dueAt);
+  }
+
+  /** Shorthand: a periodic timer firing at `firstDueAt` and every `periodMs` after. */
+  every(
+    periodMs: number,
+    callback: SlotCallback,
+    firstDueAt = this.clock.now() + periodMs,
+    options?: TimerOptions,
+  ): ScheduledTimer {
+    return this.createTimer(callback, options).schedule(firstDueAt, periodMs);
+  }
+
+  /** Cancels every timer and disarms the host timer. */
+  clear(): void {
+    for (const bucket of this.buckets.values()) {
+      for (const t of bucket.entries) if (t.bucket === bucket) t.bucket = null;
+    }
+    this.buckets.clear();
+    this.heap.clear();
+    this.count = 0;
+    this.disarm();
+  }
+
+  /** @internal */
+  insert(timer: ScheduledTimer, dueAt: number): void {
+    const key = Math.ceil(dueAt);
+    const old = timer.bucket;
+    timer.due = dueAt;
+    if (old !== null) {
+      if (old.key === key) return;
+      old.live--;
+      this.count--;
+    }
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { key, entries: [], live: 0, epoch: this.epoch };
+      this.buckets.set(key, bucket);
+      this.heap.push(key);
+    }
+    bucket.entries.push(timer);
+    bucket.live++;
+    timer.bucket = bucket;
+    this.count++;
+    if (!this.firing && key < this.armedKey) this.arm(this.clock.now());
+  }
+
+  /** @internal */
+  remove(timer: ScheduledTimer): void {
+    if (timer.bucket === null) return;
+    // The stale reference left in the bucket is skipped when it fires.
+    const bucket = timer.bucket;
+    bucket.live--;
+    timer.bucket = null;
+    this.count--;
+    if (this.firing) return;
+    if (this.count === 0) this.disarm();
+    else if (bucket.live === 0 && bucket.key === this.armedKey) this.arm(this.clock.now());
+  }
+
+  private wake(): void {
+    this.handle = undefined;
+    this.armedKey = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    const slot = this.slot;
+    const deferred: number[] = [];
+    this.firing = true;
+    try {
+      if (now < this.expectedWake - this.jumpToleranceMs) this.rebase(now - this.expectedWake);
+      const epoch = ++this.epoch;
+      while (this.heap.size > 0 && this.heap.peek() <= now) {
+        const key = this.heap.pop();
+        const bucket = this.buckets.get(key);
+        if (bucket === undefined) continue;
+        if (bucket.epoch === epoch) {
+          deferred.push(key);
+          continue;
+        }
+        this.buckets.delete(key);
+        const entries = bucket.entries;
+        for (let i = 0; i < entries.length; i++) {
+          const t = entries[i]!;
+          if (t.bucket !== bucket) continue;
+          t.bucket = null;
+          bucket.live--;
+          this.count--;
+          let due = t.due;
+          let missed = 0;
+          if (t.period > 0) {
+            if (now - due >= t.period) {
+              missed = Math.floor((now - due) / t.period);
+              due += missed * t.period;
+            }
+            this.insert(t, due + t.period);
+          }
+          slot.dueAt = due;
+          slot.firedAt = now;
+          slot.latenessMs = now > due ? now - due : 0;
+          slot.missed = missed;
+          try {
+            t.callback(slot, t);
+          } catch (error) {
+            this.logger.error({ err: error }, 'tickwork scheduler: a timer callback threw');
+          }
+        }
+      }
+    } finally {
+      this.firing = false;
+      for (const key of deferred) this.heap.push(key);
+    }
+    this.arm(this.clock.now());
+  }
+
+  /** Moves elapsed-time timers by `deltaMs` after the wall clock stepped back. */
+  private rebase(deltaMs: number): void {
+    const moved: ScheduledTimer[] = [];
+    for (const bucket of this.buckets.values()) {
+      for (const t of bucket.entries) if (t.bucket === bucket && !t.wallClock) moved.push(t);
+    }
+    for (const t of moved) this.insert(t, t.due + deltaMs);
+  }
+
+  private arm(now: number): void {
+    // Drop buckets emptied by cancels so they do not wake the host timer.
+    while (this.heap.size > 0) {
+      const top = this.heap.peek();
+      const bucket = this.buckets.get(top);
+      if (bucket !== undefined && bucket.live > 0) break;
+      this.heap.pop();
+      if (bucket !== undefined) this.buckets.delete(top);
+    }
+    if (this.count === 0 || this.heap.size === 0) {
+      this.disarm();
+      return;
+    }
+    const key = this.heap.peek();
+    if (this.handle !== undefined) {
+      if (key === this.armedKey) return;
+      this.clock.clearTimeout(this.handle);
+    }
+    const delay = Math.min(Math.max(key - now, 0), this.maxSleepMs);
+    this.armedKey = delay === this.maxSleepMs ? now + delay : key;
+    this.expectedWake = now + delay;
+    this.handle = this.clock.setTimeout(this.onWake, delay);
+  }
+
+  private disarm(): void {
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
+    this.handle = undefined;
+    this.armedKey = Number.POSITIVE_INFINITY;
+  }
+}
+
+const shared = new WeakMap<Clock, Scheduler>();
+
+/**
+ * The shared scheduler for `clock` (the system clock by default): every
+ * component on the same clock uses the same one, so all their timers cost one
+ * host timer.
+ */
+export function getScheduler(clock: Clock = systemClock): Scheduler {
+  let scheduler = shared.get(clock);
+  if (scheduler === undefined) {
+    scheduler = new Scheduler({ clock });
+    shared.set(clock, scheduler);
+  }
+  return scheduler;
+}
