@@ -13,6 +13,8 @@ export default defineConfig({
     pool: 'forks',
     // The registry test checks that dropped components are collected.
     execArgv: ['--expose-gc'],
+    // The JSON report is what .ci/run counts from; the console keeps the default view.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -199,7 +199,10 @@ export class StoppedError extends TickworkError {
   }
 }
 
-/** Every concrete error class, by class name; used to rebuild errors across threads. */
+/**
+ * Every concrete error class, by class name; used to rebuild errors across threads.
+ * @internal
+ */
 export const errorClasses = {
   TickworkError,
   ConfigError,

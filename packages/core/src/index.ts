@@ -1,3 +1,10 @@
+/**
+ * Clock, shared scheduler, diagnostics (Stats), registry, lifecycle, typed
+ * errors and option validation: the foundation every tickwork package builds on.
+ *
+ * @packageDocumentation
+ * @module @tickwork/core
+ */
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
 export type { TickworkErrorCode, TickworkErrorOptions } from './errors.js';
@@ -6,7 +13,6 @@ export {
   ConfigError,
   CronSyntaxError,
   ExpiredError,
-  errorClasses,
   isTickworkError,
   KeyNotFoundError,
   OverrunError,

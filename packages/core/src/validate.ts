@@ -92,7 +92,10 @@ export function checkInteger(
   return checkNumber(component, path, value, { ...rule, integer: true });
 }
 
-/** Returns `value` if it is a function; else throws {@link ConfigError}. */
+/**
+ * Returns `value` if it is a function; else throws {@link ConfigError}.
+ * @typeParam F - the function type the caller expects
+ */
 export function checkFunction<F extends (...args: never[]) => unknown>(
   component: string,
   path: string,

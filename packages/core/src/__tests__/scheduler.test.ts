@@ -88,6 +88,27 @@ describe('Scheduler', () => {
     expect(Math.max(...clock.delays)).toBe(1_000);
   });
 
+  it('coalesces due times into resolutionMs buckets: fewer wakes, bounded lateness', async () => {
+    const inner = new VirtualClock({ now: T0 });
+    const clock = spyClock(inner);
+    const scheduler = new Scheduler({ clock, resolutionMs: 4 });
+    const slots: Slot[] = [];
+    for (let i = 0; i < 8; i++) scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100 + i);
+    await inner.advance(1_000);
+    // Slots due at +1001..+1007 fire at the end of their buckets, +1004 and +1008.
+    expect(slots).toHaveLength(73);
+    await inner.advance(10);
+    expect(slots).toHaveLength(80);
+    // Due times stay exact; each fires at the end of its 4 ms bucket.
+    expect(new Set(slots.map((s) => s.dueAt % 100)).size).toBe(8);
+    expect(Math.max(...slots.map((s) => s.latenessMs))).toBeLessThanOrEqual(3);
+    // Buckets +100, +104 and +108 each period (8 wakes a period at 1 ms resolution).
+    expect(clock.delays.length).toBe(3 * 10 + 1);
+    expect(() => new Scheduler({ clock, resolutionMs: 0.5 })).toThrow(
+      'Scheduler: options.resolutionMs must be an integer from 1 to 1000 (got 0.5)',
+    );
+  });
+
   it('counts slots passed over by a forward jump as missed and fires once', async () => {
     const clock = new VirtualClock({ now: T0 });
     const scheduler = new Scheduler({ clock });
