@@ -170,6 +170,8 @@ export class CronSyntaxError extends TickworkError {
   readonly field: string;
   /** Zero-based character position in the expression. */
   readonly position: number;
+  /** One-based line number, when the expression came from a crontab file. */
+  line: number | undefined;
 
   /**
    * @param message - what is wrong, in words a person can act on
@@ -188,6 +190,7 @@ export class CronSyntaxError extends TickworkError {
     this.expression = expression;
     this.field = field;
     this.position = position;
+    this.line = undefined;
   }
 }
 

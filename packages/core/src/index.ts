@@ -25,6 +25,8 @@ export type { ComponentOptions, StopOptions } from './lifecycle.js';
 export { Lifecycle } from './lifecycle.js';
 export type { LogFn, Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { OverrunPolicy } from './overrunPolicy.js';
+export { OVERRUN_POLICIES } from './overrunPolicy.js';
 export type {
   ComponentDiagnostics,
   ItemDiagnostics,

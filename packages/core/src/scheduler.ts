@@ -172,11 +172,16 @@ export class Scheduler {
       options.jumpToleranceMs ?? 1_000,
       { min: 0 },
     );
-    this.resolutionMs = checkNumber('Scheduler', 'options.resolutionMs', options.resolutionMs ?? 1, {
-      min: 1,
-      max: 1_000,
-      integer: true,
-    });
+    this.resolutionMs = checkNumber(
+      'Scheduler',
+      'options.resolutionMs',
+      options.resolutionMs ?? 1,
+      {
+        min: 1,
+        max: 1_000,
+        integer: true,
+      },
+    );
     this.logger = options.logger ?? silentLogger;
   }
 

@@ -93,7 +93,8 @@ describe('Scheduler', () => {
     const clock = spyClock(inner);
     const scheduler = new Scheduler({ clock, resolutionMs: 4 });
     const slots: Slot[] = [];
-    for (let i = 0; i < 8; i++) scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100 + i);
+    for (let i = 0; i < 8; i++)
+      scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100 + i);
     await inner.advance(1_000);
     // Slots due at +1001..+1007 fire at the end of their buckets, +1004 and +1008.
     expect(slots).toHaveLength(73);
