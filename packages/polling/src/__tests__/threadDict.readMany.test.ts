@@ -1,0 +1,114 @@
+import { KeyNotFoundError, TimeoutError } from '@tickwork/core';
+import { expect, it } from 'vitest';
+import { ThreadDict } from '../index.js';
+import { never, T0, virtualTime } from './helpers.js';
+
+it('readMany gets exactly the keys due together with the same period, one call per period group and tick', async () => {
+  const { clock } = virtualTime();
+  const calls: string[] = [];
+  const dict = new ThreadDict<string>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    readMany: (keys) => {
+      calls.push(`${clock.now() - T0}:${[...keys].sort().join(',')}`);
+      return keys.map((k) => `${k}@${clock.now() - T0}`);
+    },
+    start: true,
+  });
+  dict.append('a').append('b').append('c');
+  dict.append('d', { periodMs: 250 }).append('e', { periodMs: 250 });
+  await clock.advance(30);
+  dict.append('x'); // joins the 100 ms group at its next slot
+  await clock.advance(470);
+  // Order inside one tick is not specified: compare sorted.
+  expect([...calls].sort()).toEqual(
+    [
+      '0:a,b,c',
+      '0:d,e',
+      '100:a,b,c,x',
+      '200:a,b,c,x',
+      '250:d,e',
+      '300:a,b,c,x',
+      '400:a,b,c,x',
+      '500:a,b,c,x',
+      '500:d,e',
+    ].sort(),
+  );
+  expect(dict.get('x')).toBe('x@500');
+  expect(dict.get('e')).toBe('e@500');
+  await dict.kill();
+});
+
+it('takes readMany results as a Map; a key missing from the result fails alone', async () => {
+  const { clock } = virtualTime();
+  const dict = new ThreadDict<number>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    retry: false,
+    readMany: (keys) => new Map(keys.filter((k) => k !== 'gone').map((k) => [k, k.length])),
+    start: true,
+  });
+  dict.append('one').append('three').append('gone');
+  await clock.advance(0);
+  expect(dict.get('one')).toBe(3);
+  expect(dict.get('three')).toBe(5);
+  expect(dict.entry('gone').error).toBeInstanceOf(KeyNotFoundError);
+  expect(dict.entry('gone').error?.message).toMatch(/readMany returned no value for gone/);
+  await dict.kill();
+});
+
+it('fails every key of a batch that throws or times out, and skips their slots while it hangs', async () => {
+  const { clock } = virtualTime();
+  let calls = 0;
+  let signal: AbortSignal | undefined;
+  const dict = new ThreadDict<number>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    timeoutMs: 150,
+    retry: false,
+    readMany: (keys, ctx) => {
+      calls++;
+      if (calls === 1) return keys.map(() => 1);
+      if (calls === 2) throw new Error('bus error');
+      signal = ctx.signal;
+      return never<number[]>();
+    },
+    start: true,
+  });
+  dict.append('a').append('b');
+  await clock.advance(100);
+  expect(dict.entry('a').error?.message).toBe('bus error');
+  expect(dict.entry('b').error?.message).toBe('bus error');
+  expect(dict.get('a')).toBe(1);
+  await clock.advance(150); // the batch read at 200 times out at 350
+  await clock.advance(100);
+  expect(dict.entry('a').error).toBeInstanceOf(TimeoutError);
+  expect(signal?.aborted).toBe(true);
+  expect(dict.stats('a')).toMatchObject({ errors: 2, skipped: 1 });
+  await dict.kill();
+});
+
+it('uses readMany for read() when no read is given, and shares a batch with concurrent read() calls', async () => {
+  const { clock, delay } = virtualTime();
+  const batches: string[][] = [];
+  const dict = new ThreadDict<number>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    readMany: async (keys) => {
+      batches.push([...keys]);
+      await delay(10);
+      return keys.map((k) => k.length);
+    },
+  });
+  dict.append('abc');
+  const [a, b] = [dict.read('abc', { source: 'device' }), dict.read('abc', { source: 'device' })];
+  await clock.advance(10);
+  await expect(a).resolves.toBe(3);
+  await expect(b).resolves.toBe(3);
+  expect(batches).toEqual([['abc']]);
+  await dict.kill();
+});
