@@ -62,14 +62,22 @@ export interface TimerOptions {
   wallClock?: boolean;
 }
 
+/**
+ * Timers due in one bucket. Keys are milliseconds since the scheduler's
+ * origin: small integers, which V8 keeps unboxed (epoch milliseconds are not),
+ * so the hot path allocates nothing. Buckets are reused once fired.
+ */
 interface Bucket {
-  readonly key: number;
+  key: number;
   readonly entries: ScheduledTimer[];
   /** Entries whose `bucket` is still this one. */
   live: number;
   /** Wake during which the bucket was made; one made during a wake waits for the next. */
-  readonly epoch: number;
+  epoch: number;
 }
+
+/** Fired buckets kept for reuse, at most. */
+const SPARE_BUCKETS = 256;
 
 /**
  * A timer registered with a {@link Scheduler}: one-shot (`schedule(dueAt)`) or
@@ -149,7 +157,10 @@ export class Scheduler {
   private readonly resolutionMs: number;
   private readonly logger: Logger;
   private readonly buckets = new Map<number, Bucket>();
+  private readonly spare: Bucket[] = [];
   private readonly heap = new MinHeap();
+  /** Epoch ms that bucket keys count from. */
+  private readonly origin: number;
   private count = 0;
   private epoch = 0;
   private firing = false;
@@ -183,6 +194,7 @@ export class Scheduler {
       },
     );
     this.logger = options.logger ?? silentLogger;
+    this.origin = Math.floor(this.clock.now());
   }
 
   /** Number of scheduled timers. */
@@ -229,7 +241,8 @@ export class Scheduler {
   /** @internal */
   insert(timer: ScheduledTimer, dueAt: number): void {
     const r = this.resolutionMs;
-    const key = r === 1 ? Math.ceil(dueAt) : Math.ceil(dueAt / r) * r;
+    const rel = dueAt - this.origin;
+    const key = r === 1 ? Math.ceil(rel) : Math.ceil(rel / r) * r;
     const old = timer.bucket;
     timer.due = dueAt;
     if (old !== null) {
@@ -239,7 +252,12 @@ export class Scheduler {
     }
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = { key, entries: [], live: 0, epoch: this.epoch };
+      bucket = this.spare.pop();
+      if (bucket === undefined) bucket = { key, entries: [], live: 0, epoch: this.epoch };
+      else {
+        bucket.key = key;
+        bucket.epoch = this.epoch;
+      }
       this.buckets.set(key, bucket);
       this.heap.push(key);
     }
@@ -273,7 +291,8 @@ export class Scheduler {
     try {
       if (now < this.expectedWake - this.jumpToleranceMs) this.rebase(now - this.expectedWake);
       const epoch = ++this.epoch;
-      while (this.heap.size > 0 && this.heap.peek() <= now) {
+      const nowKey = now - this.origin;
+      while (this.heap.size > 0 && this.heap.peek() <= nowKey) {
         const key = this.heap.pop();
         const bucket = this.buckets.get(key);
         if (bucket === undefined) continue;
@@ -308,6 +327,9 @@ export class Scheduler {
             this.logger.error({ err: error }, 'tickwork scheduler: a timer callback threw');
           }
         }
+        entries.length = 0;
+        bucket.live = 0;
+        if (this.spare.length < SPARE_BUCKETS) this.spare.push(bucket);
       }
     } finally {
       this.firing = false;
@@ -343,8 +365,8 @@ export class Scheduler {
       if (key === this.armedKey) return;
       this.clock.clearTimeout(this.handle);
     }
-    const delay = Math.min(Math.max(key - now, 0), this.maxSleepMs);
-    this.armedKey = delay === this.maxSleepMs ? now + delay : key;
+    const delay = Math.min(Math.max(key + this.origin - now, 0), this.maxSleepMs);
+    this.armedKey = delay === this.maxSleepMs ? now + delay - this.origin : key;
     this.expectedWake = now + delay;
     this.handle = this.clock.setTimeout(this.onWake, delay);
   }

@@ -251,6 +251,38 @@ describe('Scheduler', () => {
     expect(logger.error).toHaveBeenCalledTimes(3);
   });
 
+  it('reuses fired buckets without mixing up timers that moved or were cancelled', async () => {
+    const clock = new VirtualClock({ now: T0 + 0.5 });
+    const scheduler = new Scheduler({ clock });
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const expected = new Map<number, number>();
+    const fired: [number, number][] = [];
+    const timers = Array.from({ length: 200 }, (_, i) =>
+      scheduler.createTimer((slot) => fired.push([i, slot.dueAt])),
+    );
+    for (let round = 0; round < 50; round++) {
+      for (const [i, t] of timers.entries()) {
+        const r = rand(10);
+        if (r < 2) {
+          t.cancel();
+          expected.delete(i);
+        } else {
+          const due = clock.now() + 1 + rand(20);
+          t.schedule(due);
+          expected.set(i, due);
+        }
+      }
+      await clock.advance(25);
+      const got = new Map(fired.splice(0));
+      expect(got).toEqual(expected);
+      expected.clear();
+    }
+  });
+
   it('shares one scheduler per clock', () => {
     const clock = new VirtualClock();
     expect(getScheduler(clock)).toBe(getScheduler(clock));
