@@ -29,6 +29,7 @@ import { PhaseSpreader, phaseOffset } from './phaseSpreader.js';
 import { PollTotals } from './pollTotals.js';
 import { MISSING, missingError, pickResult, ReadBatch } from './readBatch.js';
 import { KeyReadContext } from './readContext.js';
+import { ReadFailure } from './readFailure.js';
 import { retryDelay } from './retryPolicy.js';
 import {
   type ReadFn,
@@ -553,6 +554,8 @@ export abstract class DictEngine<V> extends Lifecycle {
         const value = pickResult(result, s.key, i);
         if (value === MISSING)
           this.finish(s, false, undefined, missingError(`${KIND} ${this.name}`, s.key), end);
+        else if (value instanceof ReadFailure)
+          this.finish(s, false, undefined, toError(value.error), end);
         else this.finish(s, true, value, undefined, end);
       }
     }
@@ -704,5 +707,6 @@ function neverEqual(): boolean {
 function pickOne<V>(result: ReadManyResult<V>, key: string): V {
   const value = pickResult(result, key, 0);
   if (value === MISSING) throw missingError(KIND, key);
+  if (value instanceof ReadFailure) throw toError(value.error);
   return value;
 }

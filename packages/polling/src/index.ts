@@ -1,3 +1,4 @@
+export { ReadFailure, readFailure } from './readFailure.js';
 export type { RetryOptions } from './retryPolicy.js';
 export { ThreadDict } from './threadDict.js';
 export type {

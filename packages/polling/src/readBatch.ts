@@ -1,6 +1,7 @@
 import { KeyNotFoundError, type ScheduledTimer } from '@tickwork/core';
 import type { KeyState } from './keyState.js';
 import { BatchReadContext } from './readContext.js';
+import type { ReadFailure } from './readFailure.js';
 import type { ReadManyResult } from './threadDictOptions.js';
 
 /**
@@ -41,10 +42,11 @@ export function pickResult<V>(
   result: ReadManyResult<V>,
   key: string,
   index: number,
-): V | typeof MISSING {
-  if (Array.isArray(result)) return index < result.length ? (result[index] as V) : MISSING;
-  const map = result as ReadonlyMap<string, V>;
-  if (typeof map.has === 'function' && map.has(key)) return map.get(key) as V;
+): V | ReadFailure | typeof MISSING {
+  if (Array.isArray(result))
+    return index < result.length ? (result[index] as V | ReadFailure) : MISSING;
+  const map = result as ReadonlyMap<string, V | ReadFailure>;
+  if (typeof map.has === 'function' && map.has(key)) return map.get(key) as V | ReadFailure;
   return MISSING;
 }
 

@@ -7,6 +7,7 @@ import {
   checkInteger,
 } from '@tickwork/core';
 import { checkLimit } from './checks.js';
+import type { ReadFailure } from './readFailure.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
 import type { Entry } from './threadDictTypes.js';
 
@@ -41,7 +42,9 @@ export type ReadFn<V> = (key: string, ctx: ReadContext<V>) => V | PromiseLike<V>
  * What `readMany` returns: the values in the order of `keys`, or a map by
  * key. A key with no value in it fails with `KeyNotFoundError`.
  */
-export type ReadManyResult<V> = ReadonlyArray<V> | ReadonlyMap<string, V>;
+export type ReadManyResult<V> =
+  | ReadonlyArray<V | ReadFailure>
+  | ReadonlyMap<string, V | ReadFailure>;
 
 /** Reads several keys due together in one call (as Tango reads same-period attributes). */
 export type ReadManyFn<V> = (

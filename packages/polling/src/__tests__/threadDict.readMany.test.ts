@@ -1,6 +1,6 @@
 import { KeyNotFoundError, TimeoutError } from '@tickwork/core';
 import { expect, it } from 'vitest';
-import { ThreadDict } from '../index.js';
+import { type ReadFailure, readFailure, ThreadDict } from '../index.js';
 import { never, T0, virtualTime } from './helpers.js';
 
 it('readMany gets exactly the keys due together with the same period, one call per period group and tick', async () => {
@@ -37,6 +37,41 @@ it('readMany gets exactly the keys due together with the same period, one call p
   );
   expect(dict.get('x')).toBe('x@500');
   expect(dict.get('e')).toBe('e@500');
+  await dict.kill();
+});
+
+it('fails only the keys a readMany result marks with readFailure, with their own error', async () => {
+  const { clock } = virtualTime();
+  class DeviceError extends Error {}
+  let deviceDown = true;
+  const dict = new ThreadDict<number>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    retry: false,
+    readMany: async (keys) => {
+      const out = new Map<string, number | ReadFailure>();
+      for (const k of keys) {
+        const down = deviceDown && k.startsWith('sys/ps/1/');
+        out.set(k, down ? readFailure(new DeviceError(`${k}: no reply`)) : k.length);
+      }
+      return out;
+    },
+    start: true,
+  });
+  dict.append('sys/tg/1/temperature').append('sys/ps/1/current').append('sys/ps/1/voltage');
+  await clock.advance(0);
+  expect(dict.get('sys/tg/1/temperature')).toBe(20);
+  for (const key of ['sys/ps/1/current', 'sys/ps/1/voltage']) {
+    expect(dict.entry(key).status).toBe('error');
+    expect(dict.entry(key).error).toBeInstanceOf(DeviceError);
+    expect(dict.entry(key).error?.message).toBe(`${key}: no reply`);
+  }
+  await expect(dict.read('sys/ps/1/current', { source: 'device' })).rejects.toBeInstanceOf(DeviceError);
+  deviceDown = false;
+  await clock.advance(100);
+  expect(dict.get('sys/ps/1/current')).toBe(16);
+  expect(dict.entry('sys/ps/1/current').error).toBeFalsy();
   await dict.kill();
 });
 
