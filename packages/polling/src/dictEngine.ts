@@ -1,5 +1,6 @@
 import {
   AbortError,
+  ConfigError,
   checkOptions,
   KeyNotFoundError,
   Lifecycle,
@@ -93,6 +94,8 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected queueHead = 0;
   /** `readMany`: keys collected in this tick, by period. */
   protected readonly pendingBatches = new Map<number, KeyState<V>[]>();
+  /** Ids of (period, batchBy group) pairs; see {@link DictEngine.batchIdOf}. */
+  protected readonly batchIds = new Map<string, number>();
   protected flushQueued = false;
   protected readonly activeBatches = new Set<ReadBatch<V>>();
   /** `readMany`: origin of each period's shared slot grid (relative ms). */
@@ -462,13 +465,36 @@ export abstract class DictEngine<V> extends Lifecycle {
 
   // ---- readMany batches ---------------------------------------------------
 
+  /**
+   * The batch a key joins: its period, or with `batchBy` a negative id for
+   * (period, group), so the hot path keys a Map by a number and builds no string.
+   */
+  protected batchIdOf(key: string, periodMs: number): number {
+    const batchBy = this.o.batchBy;
+    if (batchBy === undefined) return periodMs;
+    const group = batchBy(key);
+    if (typeof group !== 'string') {
+      throw new ConfigError(
+        `${KIND} ${this.name}: options.batchBy must return a string (got ${typeof group} for ${key})`,
+        'options.batchBy',
+      );
+    }
+    const name = `${periodMs}\u0000${group}`;
+    let id = this.batchIds.get(name);
+    if (id === undefined) {
+      id = -(this.batchIds.size + 1);
+      this.batchIds.set(name, id);
+    }
+    return id;
+  }
+
   protected addToBatch(state: KeyState<V>): void {
     state.phase = BATCHED;
-    const period = state.periodMs;
-    let list = this.pendingBatches.get(period);
+    const batchId = state.batchId === 0 ? state.periodMs : state.batchId;
+    let list = this.pendingBatches.get(batchId);
     if (list === undefined) {
       list = [];
-      this.pendingBatches.set(period, list);
+      this.pendingBatches.set(batchId, list);
     }
     list.push(state);
     if (!this.flushQueued) {

@@ -174,6 +174,11 @@ export class KeyState<V> {
   timeoutMs: number;
   /** Origin of the key's slot grid (relative ms): slots are `anchor + k * periodMs`. */
   anchor = 0;
+  /**
+   * Which `readMany` batch the key joins when due: its period, or with
+   * `batchBy` a negative id standing for (period, group).
+   */
+  batchId = 0;
   timer: ScheduledTimer | null = null;
   errors = 0;
   skipped = 0;

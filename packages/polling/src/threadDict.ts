@@ -111,6 +111,7 @@ export class ThreadDict<V> extends DictEngine<V> {
     const reschedule = !state.polled || (periodMs !== undefined && periodMs !== state.periodMs);
     state.polled = true;
     if (periodMs !== undefined) state.periodMs = periodMs;
+    if (isNew || periodMs !== undefined) state.batchId = this.batchIdOf(key, state.periodMs);
     if (expireMs !== undefined) {
       state.expireMs = toLimit(expireMs);
       state.ownExpire = true;

@@ -68,6 +68,14 @@ export interface ThreadDictOptions<V> extends ComponentOptions {
    * grid so they keep falling due together.
    */
   readMany?: ReadManyFn<V>;
+  /**
+   * Splits `readMany` batches further: keys due together with the same
+   * period are read in one call per `batchBy(key)` value — e.g. the device
+   * of an attribute, as Tango reads a device's attributes together — so a
+   * slow or hung device holds up only its own batch. Called once per key
+   * when it is appended. @defaultValue one batch per period
+   */
+  batchBy?: (key: string) => string;
   /** Writes for `set(key, value)`; its result is cached. Without it `set` caches `value` as is. */
   write?: WriteFn<V>;
   /** Default polling period of a key, ms (Tango's default). @defaultValue 3000 */
@@ -114,6 +122,7 @@ export interface ThreadDictOptions<V> extends ComponentOptions {
 export interface ResolvedDictOptions<V> {
   readonly read: ReadFn<V> | undefined;
   readonly readMany: ReadManyFn<V> | undefined;
+  readonly batchBy: ((key: string) => string) | undefined;
   readonly write: WriteFn<V> | undefined;
   readonly periodMs: number;
   /** NaN: 4 x the key's period. */
@@ -137,6 +146,13 @@ export function resolveDictOptions<V>(c: string, o: ThreadDictOptions<V>): Resol
     o.readMany === undefined
       ? undefined
       : checkFunction<ReadManyFn<V>>(c, 'options.readMany', o.readMany);
+  const batchBy =
+    o.batchBy === undefined
+      ? undefined
+      : checkFunction<(key: string) => string>(c, 'options.batchBy', o.batchBy);
+  if (batchBy !== undefined && readMany === undefined) {
+    throw new ConfigError(`${c}: options.batchBy needs options.readMany`, 'options.batchBy');
+  }
   if (read === undefined && readMany === undefined) {
     throw new ConfigError(
       `${c}: options.read or options.readMany must be a function (got neither)`,
@@ -146,6 +162,7 @@ export function resolveDictOptions<V>(c: string, o: ThreadDictOptions<V>): Resol
   return {
     read,
     readMany,
+    batchBy,
     write:
       o.write === undefined ? undefined : checkFunction<WriteFn<V>>(c, 'options.write', o.write),
     periodMs: checkDuration(c, 'options.periodMs', o.periodMs ?? 3000, { min: 1 }),

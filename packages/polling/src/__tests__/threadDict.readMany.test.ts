@@ -67,12 +67,52 @@ it('fails only the keys a readMany result marks with readFailure, with their own
     expect(dict.entry(key).error).toBeInstanceOf(DeviceError);
     expect(dict.entry(key).error?.message).toBe(`${key}: no reply`);
   }
-  await expect(dict.read('sys/ps/1/current', { source: 'device' })).rejects.toBeInstanceOf(DeviceError);
+  await expect(dict.read('sys/ps/1/current', { source: 'device' })).rejects.toBeInstanceOf(
+    DeviceError,
+  );
   deviceDown = false;
   await clock.advance(100);
   expect(dict.get('sys/ps/1/current')).toBe(16);
   expect(dict.entry('sys/ps/1/current').error).toBeFalsy();
   await dict.kill();
+});
+
+it('with batchBy, reads each group in its own call, so a hung device holds up only its own keys', async () => {
+  const { clock } = virtualTime();
+  const calls: string[] = [];
+  const dict = new ThreadDict<string>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    timeoutMs: 50,
+    retry: false,
+    batchBy: (key) => key.slice(0, key.lastIndexOf('/')),
+    readMany: (keys) => {
+      calls.push([...keys].sort().join(','));
+      if (keys[0]!.startsWith('ps/1/')) return never();
+      return keys.map((k) => `${k}@${clock.now() - T0}`);
+    },
+    start: true,
+  });
+  dict.append('tg/1/t').append('tg/1/p').append('ps/1/i').append('ps/1/v').append('tg/2/t');
+  await clock.advance(0);
+  expect([...calls].sort()).toEqual(['ps/1/i,ps/1/v', 'tg/1/p,tg/1/t', 'tg/2/t']);
+  expect(dict.get('tg/1/t')).toBe('tg/1/t@0');
+  expect(dict.get('tg/2/t')).toBe('tg/2/t@0');
+  await clock.advance(100);
+  expect(dict.get('tg/1/p')).toBe('tg/1/p@100');
+  expect(dict.entry('ps/1/i').error).toBeInstanceOf(TimeoutError);
+  await dict.kill();
+  expect(
+    () => new ThreadDict<string>({ read: () => 'x', batchBy: () => 'g', registry: false }),
+  ).toThrow('options.batchBy needs options.readMany');
+  const bad = new ThreadDict<string>({
+    readMany: () => [],
+    batchBy: () => 5 as never,
+    registry: false,
+  });
+  expect(() => bad.append('k')).toThrow('options.batchBy must return a string (got number for k)');
+  await bad.kill();
 });
 
 it('takes readMany results as a Map; a key missing from the result fails alone', async () => {
