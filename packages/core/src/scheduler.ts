@@ -167,6 +167,8 @@ export class Scheduler {
   private handle: TimerHandle | undefined;
   private armedKey = Number.POSITIVE_INFINITY;
   private expectedWake = Number.NaN;
+  /** The latest clock reading, to catch a step back between wakes. */
+  private lastNow: number;
   private readonly slot: Slot = { dueAt: 0, firedAt: 0, latenessMs: 0, missed: 0 };
   private readonly onWake = (): void => this.wake();
 
@@ -195,6 +197,7 @@ export class Scheduler {
     );
     this.logger = options.logger ?? silentLogger;
     this.origin = Math.floor(this.clock.now());
+    this.lastNow = this.origin;
   }
 
   /** Number of scheduled timers. */
@@ -240,13 +243,29 @@ export class Scheduler {
 
   /** @internal */
   insert(timer: ScheduledTimer, dueAt: number): void {
+    if (this.firing) {
+      // Inside a wake: the clock was checked on waking and the host timer is
+      // armed when the wake ends.
+      this.place(timer, dueAt);
+      return;
+    }
+    const now = this.clock.now();
+    // A step back must be caught before this timer (computed from the new
+    // wall time) is placed, or the rebase would move it too.
+    const rebased = this.observe(now);
+    const key = this.place(timer, dueAt);
+    if (rebased || key < this.armedKey) this.arm(now);
+  }
+
+  /** Places a timer in its bucket; returns the bucket key. */
+  private place(timer: ScheduledTimer, dueAt: number): number {
     const r = this.resolutionMs;
     const rel = dueAt - this.origin;
     const key = r === 1 ? Math.ceil(rel) : Math.ceil(rel / r) * r;
     const old = timer.bucket;
     timer.due = dueAt;
     if (old !== null) {
-      if (old.key === key) return;
+      if (old.key === key) return key;
       old.live--;
       this.count--;
     }
@@ -265,7 +284,20 @@ export class Scheduler {
     bucket.live++;
     timer.bucket = bucket;
     this.count++;
-    if (!this.firing && key < this.armedKey) this.arm(this.clock.now());
+    return key;
+  }
+
+  /**
+   * Notes a clock reading outside a wake; when the wall clock went back more
+   * than the tolerance since the last reading, moves elapsed-time timers back
+   * with it. Returns whether it did.
+   */
+  private observe(now: number): boolean {
+    const last = this.lastNow;
+    this.lastNow = now;
+    if (!(now < last - this.jumpToleranceMs)) return false;
+    this.rebase(now - last);
+    return true;
   }
 
   /** @internal */
@@ -289,7 +321,11 @@ export class Scheduler {
     const deferred: number[] = [];
     this.firing = true;
     try {
+      // The host timer measures elapsed time, so the wall clock reading on
+      // waking tells how far it stepped back since the timer was armed.
       if (now < this.expectedWake - this.jumpToleranceMs) this.rebase(now - this.expectedWake);
+      else if (now < this.lastNow - this.jumpToleranceMs) this.rebase(now - this.lastNow);
+      this.lastNow = now;
       const epoch = ++this.epoch;
       const nowKey = now - this.origin;
       while (this.heap.size > 0 && this.heap.peek() <= nowKey) {
@@ -315,7 +351,7 @@ export class Scheduler {
               missed = Math.floor((now - due) / t.period);
               due += missed * t.period;
             }
-            this.insert(t, due + t.period);
+            this.place(t, due + t.period);
           }
           slot.dueAt = due;
           slot.firedAt = now;
@@ -344,7 +380,7 @@ export class Scheduler {
     for (const bucket of this.buckets.values()) {
       for (const t of bucket.entries) if (t.bucket === bucket && !t.wallClock) moved.push(t);
     }
-    for (const t of moved) this.insert(t, t.due + deltaMs);
+    for (const t of moved) this.place(t, t.due + deltaMs);
   }
 
   private arm(now: number): void {

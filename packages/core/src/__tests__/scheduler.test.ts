@@ -143,6 +143,38 @@ describe('Scheduler', () => {
     expect(after.every((s) => s.missed === 0)).toBe(true);
   });
 
+  it('catches a backward jump when a timer is scheduled between the jump and the next wake', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const slots: Slot[] = [];
+    scheduler.every(100, (slot) => slots.push(copy(slot)), T0 + 100);
+    await clock.advance(500);
+    clock.jump(-3_600_000);
+    const oneShot: number[] = [];
+    // e.g. a read timeout armed from an I/O callback right after an NTP step
+    scheduler.at(clock.now() + 10, (slot) => oneShot.push(slot.firedAt));
+    await clock.advance(1_000);
+    expect(oneShot).toEqual([T0 + 500 - 3_600_000 + 10]);
+    expect(slots).toHaveLength(15); // no stall of an hour
+    const after = slots.slice(5);
+    for (let i = 1; i < after.length; i++) expect(after[i]!.dueAt - after[i - 1]!.dueAt).toBe(100);
+  });
+
+  it('does not move a timer scheduled after a backward jump: it fires after its own delay', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    scheduler.every(100, () => {}, T0 + 100);
+    await clock.advance(50);
+    clock.jump(-10_000);
+    const fired: number[] = [];
+    const start = clock.now();
+    scheduler.at(start + 60_000, (slot) => fired.push(slot.firedAt - start));
+    await clock.advance(59_999);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual([60_000]);
+  });
+
   it('never re-fires a wall-clock slot already run when the clock steps back', async () => {
     const clock = new VirtualClock({ now: T0 });
     const scheduler = new Scheduler({ clock });
