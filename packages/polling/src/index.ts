@@ -22,9 +22,4 @@ export type {
   ReadSource,
 } from './threadDictTypes.js';
 export { ThreadedObject } from './threadedObject.js';
-export type {
-  ArgsHook,
-  OverrunPolicy,
-  Target,
-  ThreadedObjectOptions,
-} from './threadedObjectOptions.js';
+export type { ArgsHook, Target, ThreadedObjectOptions } from './threadedObjectOptions.js';

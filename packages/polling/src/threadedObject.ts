@@ -6,6 +6,7 @@ import {
   checkOptions,
   globalRegistry,
   Lifecycle,
+  type OverrunPolicy,
   type Registry,
   type ScheduledTimer,
   type Slot,
@@ -16,7 +17,6 @@ import {
 import { type Observable, Subject } from 'rxjs';
 import { isThenable } from './isThenable.js';
 import {
-  type OverrunPolicy,
   type ResolvedObjectOptions,
   resolveObjectOptions,
   type Target,

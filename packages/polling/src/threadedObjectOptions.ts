@@ -5,15 +5,10 @@ import {
   checkFunction,
   checkInteger,
   checkOneOf,
+  OVERRUN_POLICIES,
+  type OverrunPolicy,
 } from '@tickwork/core';
 import { checkLimit } from './checks.js';
-
-/**
- * What happens to a slot that falls due while the previous run is still
- * going: `'skip'` counts it as skipped, `'queue'` runs once right after the
- * run ends (further slots are skipped), `'parallel'` starts another run.
- */
-export type OverrunPolicy = 'skip' | 'queue' | 'parallel';
 
 /** The periodic work of a `ThreadedObject`; a returned promise is awaited. */
 export type Target<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
@@ -82,8 +77,6 @@ export interface ResolvedObjectOptions<A extends unknown[], R> {
   readonly waitHook: ((waitMs: number) => void) | undefined;
 }
 
-const POLICIES: readonly OverrunPolicy[] = ['skip', 'queue', 'parallel'];
-
 function optionalFunction<F extends (...args: never[]) => unknown>(
   c: string,
   path: string,
@@ -103,7 +96,7 @@ export function resolveObjectOptions<A extends unknown[], R>(
     minWaitMs: checkDuration(c, 'options.minWaitMs', o.minWaitMs ?? 0),
     start: o.start === undefined ? false : checkBoolean(c, 'options.start', o.start),
     first: checkInteger(c, 'options.first', o.first ?? 0, { min: 0 }),
-    overrun: checkOneOf(c, 'options.overrun', o.overrun ?? 'skip', POLICIES),
+    overrun: checkOneOf(c, 'options.overrun', o.overrun ?? 'skip', OVERRUN_POLICIES),
     timeoutMs:
       o.timeoutMs === undefined
         ? Number.POSITIVE_INFINITY
