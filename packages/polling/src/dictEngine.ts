@@ -94,7 +94,7 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected queueHead = 0;
   /** `readMany`: keys collected in this tick, by period. */
   protected readonly pendingBatches = new Map<number, KeyState<V>[]>();
-  /** Ids of (period, batchBy group) pairs; see {@link DictEngine.batchIdOf}. */
+  /** Ids of (period, batchBy group) pairs; see `batchIdOf`. */
   protected readonly batchIds = new Map<string, number>();
   protected flushQueued = false;
   protected readonly activeBatches = new Set<ReadBatch<V>>();
@@ -232,7 +232,7 @@ export abstract class DictEngine<V> extends Lifecycle {
     }
   }
 
-  /** Gives the keys of one append burst their phases, by period (see {@link phaseOffset}). */
+  /** Gives the keys of one append burst their phases, by period (see `phaseOffset`). */
   protected spread(burst: KeyState<V>[]): void {
     const running = this.state === 'running';
     const byPeriod = new Map<number, KeyState<V>[]>();

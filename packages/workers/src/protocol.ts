@@ -174,7 +174,7 @@ export type ResultEnvelope =
   | {
       readonly [RESULT_MARK]: 'ok';
       readonly v: unknown;
-      /** Progress messages posted before this result (see {@link ProgressMessage}). */
+      /** Progress messages posted before this result (see `ProgressMessage`). */
       readonly p?: number;
     }
   | {
