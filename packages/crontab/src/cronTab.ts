@@ -491,27 +491,8 @@ export class CronTab extends Lifecycle {
     this.totals.runFinished(startedAt, durationMs, !ok, ok ? undefined : outcome);
     if (!ok)
       this.logger.warn({ component: this.name, job: job.name, err: outcome }, 'cron job failed');
-    const run: CronRun = ok
-      ? {
-          job: job.name,
-          trigger,
-          scheduledAt,
-          startedAt,
-          finishedAt,
-          durationMs,
-          ok,
-          value: outcome,
-        }
-      : {
-          job: job.name,
-          trigger,
-          scheduledAt,
-          startedAt,
-          finishedAt,
-          durationMs,
-          ok,
-          error: outcome,
-        };
+    const base = { job: job.name, trigger, scheduledAt, startedAt, finishedAt, durationMs, ok };
+    const run: CronRun = ok ? { ...base, value: outcome } : { ...base, error: outcome };
     if (this.keep > 0) {
       job.history.push(run);
       if (job.history.length > this.keep) job.history.shift();
