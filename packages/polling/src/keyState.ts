@@ -431,6 +431,11 @@ export class KeyState<V> {
     };
   }
 
+  /** Mean read time over the period: above 1 the key cannot keep its period. */
+  usage(): number {
+    return this.count === 0 ? 0 : this.durSum / this.count / this.periodMs;
+  }
+
   /** The key's counters in the shape every tickwork component reports. */
   stats(epoch: number, startedAt: number): StatsSnapshot {
     return {
@@ -441,7 +446,7 @@ export class KeyState<V> {
       delay: this.delay,
       accDelay: this.accDelay,
       avgDelay: this.reads === 0 ? 0 : this.accDelay / this.reads,
-      usage: this.count === 0 ? 0 : this.durSum / this.count / this.periodMs,
+      usage: this.usage(),
       next: this.nextDue(),
       last: this.readStart === NEVER ? null : epoch + this.readStart,
       started: Number.isNaN(startedAt) ? null : startedAt,

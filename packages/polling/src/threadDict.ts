@@ -255,8 +255,24 @@ export class ThreadDict<V> extends DictEngine<V> {
    * mean and max only; its percentiles are reported as the max, an upper bound).
    */
   stats(key?: string): StatsSnapshot {
-    if (key === undefined) return this.totals.snapshot(this.clock.now(), this.inFlight);
+    if (key === undefined) {
+      // `usage` of the whole dict is its busiest key's, so above 1 still means
+      // "a key is overrunning"; read time over wall time is detail.readLoad.
+      return {
+        ...this.totals.snapshot(this.clock.now(), this.inFlight),
+        usage: this.busiestUsage(),
+      };
+    }
     return this.require(key, false).stats(this.epoch, this.startedAt);
+  }
+
+  private busiestUsage(): number {
+    let max = 0;
+    for (const s of this.store.values()) {
+      const u = s.usage();
+      if (u > max) max = u;
+    }
+    return max;
   }
 
   /** Diagnostics of the dict and of every key, for the registry and `@tickwork/ops`. */
@@ -275,7 +291,10 @@ export class ThreadDict<V> extends DictEngine<V> {
       items,
       detail: {
         size: this.store.size,
-        periodMs: this.o.periodMs,
+        // Keys have their own periods: this is only the default for new ones.
+        defaultPeriodMs: this.o.periodMs,
+        // Read time over wall time: above 1 when reads run in parallel.
+        readLoad: this.totals.snapshot(this.clock.now(), this.inFlight).usage,
         threaded: this.o.threaded,
         inFlight: this.inFlight,
         queued: this.queue.length - this.queueHead,

@@ -726,3 +726,27 @@ describe('ThreadDict: reads racing writes', () => {
     await dict.kill();
   });
 });
+
+describe('ThreadDict: dict-wide diagnostics', () => {
+  it('reports the busiest key as the dict usage and read time over wall time as readLoad', async () => {
+    const { clock } = virtualTime();
+    const readMs: Record<string, number> = { slow: 50, fast: 10 };
+    const dict = new ThreadDict<number>({
+      clock,
+      registry: false,
+      periodMs: 100,
+      read: (key) => new Promise((resolve) => clock.setTimeout(() => resolve(1), readMs[key]!)),
+      start: true,
+    });
+    dict.append('slow').append('fast');
+    await clock.advance(1_000);
+    expect(dict.stats('slow').usage).toBeCloseTo(0.5);
+    expect(dict.stats('fast').usage).toBeCloseTo(0.1);
+    expect(dict.stats().usage).toBeCloseTo(0.5);
+    const { detail } = dict.diagnostics();
+    expect(detail?.['defaultPeriodMs']).toBe(100);
+    expect(detail).not.toHaveProperty('periodMs'); // keys have their own periods
+    expect(detail?.['readLoad']).toBeCloseTo(0.6, 1); // 60 ms of reads every 100 ms
+    await dict.kill();
+  });
+});
