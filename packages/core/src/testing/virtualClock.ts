@@ -1,5 +1,6 @@
 import { setImmediate as realSetImmediate } from 'node:timers';
 import type { Clock, TimerHandle } from '../clock.js';
+import { ConfigError } from '../errors.js';
 
 interface VirtualTimer {
   readonly id: number;
@@ -71,7 +72,10 @@ export class VirtualClock implements Clock {
    */
   async advance(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`VirtualClock.advance: ms must be a finite number >= 0 (got ${ms})`);
+      throw new ConfigError(
+        `VirtualClock.advance: ms must be a finite number >= 0 (got ${ms})`,
+        'ms',
+      );
     }
     const target = this.monotonic + ms;
     await settle();
@@ -91,7 +95,7 @@ export class VirtualClock implements Clock {
   advanceTo(t: number): Promise<void> {
     const delta = t - this.now();
     if (!Number.isFinite(delta) || delta < 0) {
-      throw new RangeError(`VirtualClock.advanceTo: ${t} is before now (${this.now()})`);
+      throw new ConfigError(`VirtualClock.advanceTo: ${t} is before now (${this.now()})`, 't');
     }
     return this.advance(delta);
   }
@@ -103,7 +107,7 @@ export class VirtualClock implements Clock {
    */
   jump(ms: number): void {
     if (!Number.isFinite(ms))
-      throw new RangeError(`VirtualClock.jump: ms must be finite (got ${ms})`);
+      throw new ConfigError(`VirtualClock.jump: ms must be finite (got ${ms})`, 'ms');
     this.wallOffset += ms;
   }
 
