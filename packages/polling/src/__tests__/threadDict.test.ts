@@ -750,3 +750,31 @@ describe('ThreadDict: dict-wide diagnostics', () => {
     await dict.kill();
   });
 });
+
+describe('ThreadDict: timing of synchronous reads', () => {
+  it('times reads that run back to back in one wake from the end of the previous one', async () => {
+    const { clock: inner } = virtualTime();
+    let busy = 0; // time spent inside reads, which the virtual clock cannot advance by itself
+    const clock = {
+      now: () => inner.now() + busy,
+      setTimeout: (cb: () => void, ms: number) => inner.setTimeout(cb, ms),
+      clearTimeout: (h: unknown) => inner.clearTimeout(h),
+    };
+    const dict = new ThreadDict<number>({
+      clock,
+      registry: false,
+      periodMs: 1_000,
+      read: () => {
+        busy += 5;
+        return 1;
+      },
+    });
+    dict.append('a').append('b').append('c');
+    dict.start(); // one burst: the three keys fall due together and read in one turn
+    await inner.advance(0);
+    const stats = ['a', 'b', 'c'].map((k) => dict.stats(k));
+    expect(stats.map((s) => s.duration.max)).toEqual([5, 5, 5]);
+    expect(stats.map((s) => s.delay)).toEqual([0, 5, 10]);
+    await dict.kill();
+  });
+});
