@@ -104,8 +104,15 @@ export abstract class Lifecycle implements RegisteredComponent, AsyncDisposable 
       throw new StoppedError(`${this.kind} ${this.name}: start() called after kill()`);
     }
     if (this.current === 'running') return this;
+    const before = this.current;
     this.current = 'running';
-    this.onStart();
+    try {
+      this.onStart();
+    } catch (error) {
+      // A start that failed did not start.
+      this.current = before;
+      throw error;
+    }
     this.logger.info({ component: this.name, kind: this.kind }, 'started');
     return this;
   }

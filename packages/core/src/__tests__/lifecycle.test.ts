@@ -133,6 +133,18 @@ describe('Lifecycle', () => {
     await expect(a.stop({ timeoutMs: -1 })).rejects.toThrow(ConfigError);
   });
 
+  it('stays in its previous state when onStart throws', () => {
+    class Broken extends Job {
+      protected override onStart(): void {
+        throw new Error('cannot start');
+      }
+    }
+    const job = new Broken('Job', { registry: false });
+    expect(() => job.start()).toThrow('cannot start');
+    expect(job.state).toBe('idle');
+    expect(job.isStarted()).toBe(false);
+  });
+
   it('joins no registry when told so', () => {
     const registry = new Registry();
     new Job('Job', { registry: false });
