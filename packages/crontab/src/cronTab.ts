@@ -202,9 +202,13 @@ export class CronTab extends Lifecycle {
    * resolves with the run (failed runs resolve too, with `ok: false`).
    */
   trigger(name: string): Promise<CronRun> {
-    this.assertAlive('trigger');
-    const job = this.get(name, 'trigger');
-    return this.execute(job, this.clock.now(), 'manual');
+    try {
+      this.assertAlive('trigger');
+      return this.execute(this.get(name, 'trigger'), this.clock.now(), 'manual');
+    } catch (error) {
+      // Like every async API: a bad call rejects rather than throws.
+      return Promise.reject(error);
+    }
   }
 
   /** The next `n` scheduled runs of a job from now (respecting startAt/stopAt/maxRuns). */

@@ -212,7 +212,7 @@ describe('CronTab overrun, limits and control', () => {
       scheduledAt: clock.now(),
     });
     expect(crontab.job('yearly').runs).toBe(0);
-    expect(() => crontab.trigger('nope')).toThrow(KeyNotFoundError);
+    await expect(crontab.trigger('nope')).rejects.toThrow(KeyNotFoundError);
   });
 
   it('fails a run past timeoutMs with TimeoutError and aborts its signal', async () => {
