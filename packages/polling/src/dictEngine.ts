@@ -221,7 +221,7 @@ export abstract class DictEngine<V> extends Lifecycle {
    */
   protected readStartTime(): number {
     const chained = this.chainNow;
-    if (chained === chained) return chained;
+    if (!Number.isNaN(chained)) return chained;
     const now = this.now();
     this.chainNow = now;
     queueMicrotask(this.endChain);
