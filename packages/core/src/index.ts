@@ -21,6 +21,7 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.js';
+export { isThenable } from './isThenable.js';
 export type { ComponentOptions, StopOptions } from './lifecycle.js';
 export { Lifecycle } from './lifecycle.js';
 export type { LogFn, Logger } from './logger.js';
@@ -41,7 +42,7 @@ export { getScheduler, ScheduledTimer, Scheduler } from './scheduler.js';
 export type { SerializedError } from './serializeError.js';
 export { deserializeError, isSerializedError, serializeError } from './serializeError.js';
 export type { HistogramSnapshot, LastErrorSnapshot, StatsSnapshot } from './stats.js';
-export { Stats, USAGE_WINDOW } from './stats.js';
+export { errorSnapshot, Stats, USAGE_WINDOW } from './stats.js';
 export type { NumberRule } from './validate.js';
 export {
   checkBoolean,

@@ -98,7 +98,12 @@ function histogramSnapshot(h: RecordableHistogram): HistogramSnapshot {
   };
 }
 
-function errorSnapshot(error: unknown, at: number): LastErrorSnapshot {
+/**
+ * The plain-data form of an error recorded at `at` (epoch ms): name, message
+ * and a string `code` when it has one. Anything thrown that is not an `Error`
+ * becomes `{ name: 'Error', message: String(value) }`.
+ */
+export function errorSnapshot(error: unknown, at: number): LastErrorSnapshot {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return typeof code === 'string'

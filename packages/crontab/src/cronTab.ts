@@ -8,6 +8,7 @@ import {
   checkOneOf,
   checkOptions,
   checkString,
+  isThenable,
   KeyNotFoundError,
   Lifecycle,
   OVERRUN_POLICIES,
@@ -523,12 +524,4 @@ export class CronTab extends Lifecycle {
     }
     return run;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

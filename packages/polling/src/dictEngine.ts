@@ -2,6 +2,7 @@ import {
   AbortError,
   ConfigError,
   checkOptions,
+  isThenable,
   KeyNotFoundError,
   Lifecycle,
   type ScheduledTimer,
@@ -13,7 +14,6 @@ import { LRUCache } from 'lru-cache';
 import { Subject } from 'rxjs';
 import { checkKey } from './checks.js';
 import { Deferred } from './deferred.js';
-import { isThenable } from './isThenable.js';
 import {
   AWAITING,
   BATCH_READING,

@@ -1,8 +1,9 @@
-import type {
-  HistogramSnapshot,
-  LastErrorSnapshot,
-  ScheduledTimer,
-  StatsSnapshot,
+import {
+  errorSnapshot,
+  type HistogramSnapshot,
+  type LastErrorSnapshot,
+  type ScheduledTimer,
+  type StatsSnapshot,
 } from '@tickwork/core';
 import type { Subject } from 'rxjs';
 import type { Deferred } from './deferred.js';
@@ -80,13 +81,6 @@ const SPREADING = 64;
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return a !== 0 || 1 / (a as number) === 1 / (b as number);
   return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
-}
-
-function errorSnapshot(error: Error, at: number): LastErrorSnapshot {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string'
-    ? { name: error.name, message: error.message, code, at }
-    : { name: error.name, message: error.message, at };
 }
 
 function summary(count: number, sum: number, min: number, max: number): HistogramSnapshot {

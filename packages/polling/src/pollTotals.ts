@@ -1,12 +1,5 @@
-import type { LastErrorSnapshot, StatsSnapshot } from '@tickwork/core';
+import { errorSnapshot, type StatsSnapshot } from '@tickwork/core';
 import { MsHistogram } from './msHistogram.js';
-
-function errorSnapshot(error: Error, at: number): LastErrorSnapshot {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string'
-    ? { name: error.name, message: error.message, code, at }
-    : { name: error.name, message: error.message, at };
-}
 
 /**
  * The counters of a whole `ThreadDict` (all keys together), reported as the

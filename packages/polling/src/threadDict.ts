@@ -5,6 +5,7 @@ import {
   checkOneOf,
   checkOptions,
   ExpiredError,
+  isThenable,
   KeyNotFoundError,
   type StatsSnapshot,
 } from '@tickwork/core';
@@ -12,7 +13,6 @@ import type { Observable } from 'rxjs';
 import { checkKey, checkLimit } from './checks.js';
 import { itemDiagnostics } from './dictDiagnostics.js';
 import { DictEngine, KIND } from './dictEngine.js';
-import { isThenable } from './isThenable.js';
 import { IDLE, KeyState, OK, toLimit } from './keyState.js';
 import type { ThreadDictOptions } from './threadDictOptions.js';
 import type {

@@ -5,6 +5,7 @@ import {
   checkFunction,
   checkOptions,
   globalRegistry,
+  isThenable,
   Lifecycle,
   type OverrunPolicy,
   type Registry,
@@ -15,7 +16,6 @@ import {
   TimeoutError,
 } from '@tickwork/core';
 import { type Observable, Subject } from 'rxjs';
-import { isThenable } from './isThenable.js';
 import {
   type ResolvedObjectOptions,
   resolveObjectOptions,

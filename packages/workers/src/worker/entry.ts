@@ -6,7 +6,7 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, serializeError } from '@tickwork/core';
+import { ConfigError, isThenable, serializeError } from '@tickwork/core';
 import {
   EXECUTOR_SLOT,
   type ExecutorRecord,
@@ -26,14 +26,6 @@ import { TaskContext } from './taskContext.js';
 const data = workerData as WorkerData;
 let handlers: HandlerMap | undefined;
 let loading: Promise<HandlerMap> | undefined;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
 
 async function load(): Promise<HandlerMap> {
   const before = registered().length;

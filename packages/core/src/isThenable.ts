@@ -1,8 +1,7 @@
 /**
- * Whether `value` is a promise or any other thenable. Reads and targets may be
- * synchronous; the hot paths call this instead of wrapping every result in a
- * promise, so synchronous results cost no allocation.
- * @internal
+ * Whether `value` is a promise or any other thenable. Targets, reads and
+ * tasks may be synchronous; hot paths call this instead of wrapping every
+ * result in a promise, so a synchronous result costs no allocation.
  */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
