@@ -20,6 +20,12 @@ export interface RedisServer {
   readonly url: string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once it exited. */
   stop(): Promise<void>;
+  /**
+   * Stops the server, then starts a new one on the same port (empty: there is
+   * no persistence) and resolves once it answers `PING`. For tests of clients
+   * that must survive a Redis restart.
+   */
+  restart(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -86,6 +92,25 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     );
   }
   const port = await freePort();
+  let current = await spawnRedis(binary, port, readyTimeoutMs);
+  return {
+    host: HOST,
+    port,
+    url: `redis://${HOST}:${port}`,
+    stop: () => current.stop(),
+    async restart() {
+      await current.stop();
+      current = await spawnRedis(binary, port, readyTimeoutMs);
+    },
+  };
+}
+
+/** Starts redis-server on `port` and resolves once it answers PING. */
+async function spawnRedis(
+  binary: string,
+  port: number,
+  readyTimeoutMs: number,
+): Promise<{ stop(): Promise<void> }> {
   const child = spawn(
     binary,
     ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'],
@@ -120,5 +145,5 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
     await sleep(Math.min(10 * 2 ** attempt, 200));
   }
-  return { host: HOST, port, url: `redis://${HOST}:${port}`, stop };
+  return { stop };
 }
