@@ -63,7 +63,9 @@ export function startChildNode(file: URL, args: readonly string[] = []): ChildNo
         void exited.then(() => {
           if (!listeners.has(listener)) return;
           cleanup();
-          reject(new Error(`child ${child.pid} exited (code ${child.exitCode}) before the message`));
+          reject(
+            new Error(`child ${child.pid} exited (code ${child.exitCode}) before the message`),
+          );
         });
         const cleanup = (): void => {
           clearTimeout(timer);
