@@ -103,6 +103,9 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected idleWaiters: (() => void)[] = [];
   protected startedAt = Number.NaN;
   protected readonly flush = (): void => this.flushBatches();
+  /** The one slot callback of every key's timer (the timer is the key's state). */
+  protected readonly onTimer = (slot: Readonly<Slot>, timer: ScheduledTimer): void =>
+    this.onSlot(timer as KeyState<V>, slot);
 
   /** @param options - see {@link ThreadDictOptions}; `read` or `readMany` is required */
   constructor(options: ThreadDictOptions<V>) {
@@ -136,7 +139,11 @@ export abstract class DictEngine<V> extends Lifecycle {
           });
     this.epoch = this.clock.now();
     this.totals = new PollTotals(this.epoch);
-    this.syncCtx = new KeyReadContext<V>(new KeyState<V>('-', 1, 0), this.clock, this.epoch);
+    this.syncCtx = new KeyReadContext<V>(
+      new KeyState<V>('-', 1, 0, this.scheduler, this.onTimer),
+      this.clock,
+      this.epoch,
+    );
   }
 
   protected onStart(): void {
@@ -155,7 +162,7 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected onStop(): void {
     const stopped = new StoppedError(`${KIND} ${this.name}: stopped before the read started`);
     for (const s of this.store.values()) {
-      s.timer?.cancel();
+      s.cancel();
       s.backoff = false;
       if (s.phase === QUEUED || s.phase === BATCHED) {
         // Reads not started yet are dropped; those in flight finish.
@@ -177,7 +184,7 @@ export abstract class DictEngine<V> extends Lifecycle {
     }
     this.activeBatches.clear();
     for (const s of this.store.values()) {
-      s.timer?.cancel();
+      s.cancel();
       const extra = s.extra;
       if (extra !== null) {
         extra.timeoutTimer?.cancel();
@@ -242,7 +249,7 @@ export abstract class DictEngine<V> extends Lifecycle {
 
   /** Arms the poll timer of `state`: spread (or on its period's grid with readMany), or from its last slot on re-append. */
   protected schedule(state: KeyState<V>, reappend: boolean): void {
-    const period = state.periodMs;
+    const period = state.pollPeriodMs;
     if (this.batching) {
       const now = this.now();
       let anchor = this.gridAnchors.get(period);
@@ -266,10 +273,10 @@ export abstract class DictEngine<V> extends Lifecycle {
     for (const s of burst) {
       s.spreading = false;
       if (!running || s.removed || !s.polled) continue;
-      let group = byPeriod.get(s.periodMs);
+      let group = byPeriod.get(s.pollPeriodMs);
       if (group === undefined) {
         group = [];
-        byPeriod.set(s.periodMs, group);
+        byPeriod.set(s.pollPeriodMs, group);
       }
       group.push(s);
     }
@@ -284,21 +291,7 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected arm(state: KeyState<V>, due: number): void {
     state.anchor = due;
     state.backoff = false;
-    this.timerOf(state).schedule(this.epoch + due, state.periodMs);
-  }
-
-  /**
-   * The key's poll timer, made on first need. `append` makes it right after
-   * the key's state, so state, history, timer and callback sit together in
-   * memory: a poll touches all of them.
-   */
-  protected timerOf(state: KeyState<V>): ScheduledTimer {
-    let timer = state.timer;
-    if (timer === null) {
-      timer = this.scheduler.createTimer((slot) => this.onSlot(state, slot));
-      state.timer = timer;
-    }
-    return timer;
+    state.schedule(this.epoch + due, state.pollPeriodMs);
   }
 
   /** A key's slot: the hot path. Allocates nothing unless the read is async. */
@@ -321,19 +314,18 @@ export abstract class DictEngine<V> extends Lifecycle {
   /** Back on the period grid after a backoff. */
   protected resumePeriod(state: KeyState<V>, now: number): void {
     state.backoff = false;
-    if (state.timer === null || this.state !== 'running') return;
-    const period = state.periodMs;
+    if (state.removed || !state.polled || this.state !== 'running') return;
+    const period = state.pollPeriodMs;
     const due = state.anchor + (Math.floor((now - state.anchor) / period) + 1) * period;
-    state.timer.schedule(this.epoch + due, period);
+    state.schedule(this.epoch + due, period);
   }
 
   protected backOff(state: KeyState<V>, now: number): void {
     const policy = this.o.retry;
-    if (policy === null || state.timer === null || !state.polled || this.state !== 'running')
-      return;
+    if (policy === null || state.removed || !state.polled || this.state !== 'running') return;
     state.backoff = true;
-    state.timer.schedule(
-      this.epoch + now + retryDelay(policy, state.consecutiveErrors, state.periodMs),
+    state.schedule(
+      this.epoch + now + retryDelay(policy, state.consecutiveErrors, state.pollPeriodMs),
     );
   }
 
@@ -518,7 +510,7 @@ export abstract class DictEngine<V> extends Lifecycle {
 
   protected addToBatch(state: KeyState<V>): void {
     state.phase = BATCHED;
-    const batchId = state.batchId === 0 ? state.periodMs : state.batchId;
+    const batchId = state.batchId === 0 ? state.pollPeriodMs : state.batchId;
     let list = this.pendingBatches.get(batchId);
     if (list === undefined) {
       list = [];
@@ -641,7 +633,7 @@ export abstract class DictEngine<V> extends Lifecycle {
   /** How long after sampling `get` serves a value without more checks, ms. */
   protected freshFor(state: KeyState<V>): number {
     if (this.o.threaded || !state.polled) return state.expireMs;
-    return Math.min(state.periodMs, state.expireMs);
+    return Math.min(state.pollPeriodMs, state.expireMs);
   }
 
   /** Fills in the expiry and timeout that follow the period, and refreshes `freshUntil`. */
@@ -650,7 +642,7 @@ export abstract class DictEngine<V> extends Lifecycle {
       if (!state.polled) state.expireMs = UNLIMITED;
       else
         state.expireMs = toLimit(
-          Number.isNaN(this.o.expireMs) ? 4 * state.periodMs : this.o.expireMs,
+          Number.isNaN(this.o.expireMs) ? 4 * state.pollPeriodMs : this.o.expireMs,
         );
     }
     if (!state.ownTimeout) {
@@ -696,7 +688,7 @@ export abstract class DictEngine<V> extends Lifecycle {
   /** Drops a removed or evicted key: timers off, read abandoned, waiters rejected, watchers completed. */
   protected teardown(state: KeyState<V>, reason: AbortError): void {
     state.removed = true;
-    state.timer?.cancel();
+    state.cancel();
     const phase = state.phase;
     const extra = state.extra;
     if (phase === READING || phase === AWAITING) {
@@ -729,10 +721,15 @@ export abstract class DictEngine<V> extends Lifecycle {
     for (const w of waiters) w();
   }
 
+  /** A new key's state, which is also its (unscheduled) poll timer. */
+  protected newState(key: string, periodMs: number): KeyState<V> {
+    return new KeyState<V>(key, periodMs, this.o.historyDepth, this.scheduler, this.onTimer);
+  }
+
   protected ensure(key: string): KeyState<V> {
     let state = this.store.get(key);
     if (state === undefined) {
-      state = new KeyState<V>(key, this.o.periodMs, this.o.historyDepth);
+      state = this.newState(key, this.o.periodMs);
       this.applyLimits(state);
       this.store.set(key, state);
     }

@@ -13,7 +13,7 @@ import type { Observable } from 'rxjs';
 import { checkKey, checkLimit } from './checks.js';
 import { itemDiagnostics } from './dictDiagnostics.js';
 import { DictEngine, KIND } from './dictEngine.js';
-import { IDLE, KeyState, OK, toLimit } from './keyState.js';
+import { IDLE, type KeyState, OK, toLimit } from './keyState.js';
 import type { ThreadDictOptions } from './threadDictOptions.js';
 import type {
   AppendOptions,
@@ -104,14 +104,13 @@ export class ThreadDict<V> extends DictEngine<V> {
     let state = this.store.get(key);
     const isNew = state === undefined;
     if (state === undefined) {
-      state = new KeyState<V>(key, periodMs ?? this.o.periodMs, this.o.historyDepth);
-      if (this.o.threaded) this.timerOf(state);
+      state = this.newState(key, periodMs ?? this.o.periodMs);
       this.store.set(key, state);
     }
-    const reschedule = !state.polled || (periodMs !== undefined && periodMs !== state.periodMs);
+    const reschedule = !state.polled || (periodMs !== undefined && periodMs !== state.pollPeriodMs);
     state.polled = true;
-    if (periodMs !== undefined) state.periodMs = periodMs;
-    if (isNew || periodMs !== undefined) state.batchId = this.batchIdOf(key, state.periodMs);
+    if (periodMs !== undefined) state.pollPeriodMs = periodMs;
+    if (isNew || periodMs !== undefined) state.batchId = this.batchIdOf(key, state.pollPeriodMs);
     if (expireMs !== undefined) {
       state.expireMs = toLimit(expireMs);
       state.ownExpire = true;

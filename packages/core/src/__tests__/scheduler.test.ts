@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ConfigError } from '../errors.js';
-import { getScheduler, Scheduler, type Slot } from '../scheduler.js';
+import { getScheduler, ScheduledTimer, Scheduler, type Slot } from '../scheduler.js';
 import { VirtualClock } from '../testing/virtualClock.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -335,5 +335,23 @@ describe('Scheduler', () => {
     );
     expect(() => t.schedule(0, 0.5)).toThrow(ConfigError);
     expect(() => t.schedule(0, Number.POSITIVE_INFINITY)).toThrow(ConfigError);
+  });
+
+  it('lets a ScheduledTimer subclass share one callback, which is given the instance', async () => {
+    const clock = new VirtualClock({ now: 1_000 });
+    const scheduler = new Scheduler({ clock });
+    class Device extends ScheduledTimer {
+      fired: number[] = [];
+      constructor(readonly id: string) {
+        super(scheduler, (slot, timer) => (timer as Device).fired.push(slot.dueAt));
+      }
+    }
+    const a = new Device('a').schedule(1_010, 10);
+    const b = new Device('b').schedule(1_015);
+    await clock.advance(30);
+    expect(a.fired).toEqual([1_010, 1_020, 1_030]);
+    expect(b.fired).toEqual([1_015]);
+    expect(a.periodMs).toBe(10);
+    expect(b.scheduled).toBe(false);
   });
 });

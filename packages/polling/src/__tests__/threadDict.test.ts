@@ -447,7 +447,11 @@ describe('ThreadDict: scheduling', () => {
       start: true,
     });
     dict.append('k');
-    await clock.advance(1500);
+    await clock.advance(300);
+    // Backing off (next try at 450) still reports the key's period, not the one-shot retry timer's.
+    expect(dict.status('k')).toMatchObject({ periodMs: 100 });
+    expect(dict.stats('k').next).toBe(T0 + 450);
+    await clock.advance(1200);
     // ok@0, fail@100 (+50) 150 (+100) 250 (+200) 450 (+300) 750 (+300) ok@1050, then the grid: 1100, 1200 ...
     expect(times).toEqual([0, 100, 150, 250, 450, 750, 1050, 1100, 1200, 1300, 1400, 1500]);
     expect(dict.stats('k').errors).toBe(5);
