@@ -168,6 +168,12 @@ export class Scheduler {
   private readonly buckets = new Map<number, Bucket>();
   private readonly spare: Bucket[] = [];
   private readonly heap = new MinHeap();
+  /**
+   * The bucket `place` used last: a wake re-places hundreds of periodic
+   * timers of one phase into the same next bucket, so most placements skip
+   * the Map lookup. Reset whenever a bucket leaves the Map.
+   */
+  private lastBucket: Bucket | null = null;
   /** Epoch ms that bucket keys count from. */
   private readonly origin: number;
   private count = 0;
@@ -245,6 +251,7 @@ export class Scheduler {
       for (const t of bucket.entries) if (t.bucket === bucket) t.bucket = null;
     }
     this.buckets.clear();
+    this.lastBucket = null;
     this.heap.clear();
     this.count = 0;
     this.disarm();
@@ -278,7 +285,8 @@ export class Scheduler {
       old.live--;
       this.count--;
     }
-    let bucket = this.buckets.get(key);
+    const last = this.lastBucket;
+    let bucket = last !== null && last.key === key ? last : this.buckets.get(key);
     if (bucket === undefined) {
       bucket = this.spare.pop();
       if (bucket === undefined) bucket = { key, entries: [], live: 0, epoch: this.epoch };
@@ -289,6 +297,7 @@ export class Scheduler {
       this.buckets.set(key, bucket);
       this.heap.push(key);
     }
+    this.lastBucket = bucket;
     bucket.entries.push(timer);
     bucket.live++;
     timer.bucket = bucket;
@@ -346,6 +355,7 @@ export class Scheduler {
           continue;
         }
         this.buckets.delete(key);
+        if (bucket === this.lastBucket) this.lastBucket = null;
         const entries = bucket.entries;
         for (let i = 0; i < entries.length; i++) {
           const t = entries[i]!;
@@ -399,7 +409,10 @@ export class Scheduler {
       const bucket = this.buckets.get(top);
       if (bucket !== undefined && bucket.live > 0) break;
       this.heap.pop();
-      if (bucket !== undefined) this.buckets.delete(top);
+      if (bucket !== undefined) {
+        this.buckets.delete(top);
+        if (bucket === this.lastBucket) this.lastBucket = null;
+      }
     }
     if (this.count === 0 || this.heap.size === 0) {
       this.disarm();
