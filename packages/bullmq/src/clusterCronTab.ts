@@ -1,63 +1,35 @@
 import {
   type ComponentDiagnostics,
-  type ComponentOptions,
   ConfigError,
-  checkDuration,
-  checkFunction,
   checkInteger,
-  checkOptions,
-  checkString,
   KeyNotFoundError,
   Lifecycle,
+  type ScheduledTimer,
   Stats,
   StoppedError,
-  TimeoutError,
 } from '@tickwork/core';
-import { type CronRun, nextRun, toCronPattern } from '@tickwork/crontab';
-import { type Job, Queue, Worker } from 'bullmq';
+import { type CronRun, type CrontabEntry, parseCrontab, previousRuns } from '@tickwork/crontab';
 import { type Observable, Subject } from 'rxjs';
+import { type ClusterCrontabBindings, prepareEntries } from './clusterCronFile.js';
 import type {
   ClusterCronJobInfo,
   ClusterCronJobOptions,
   ClusterCronJobState,
   ClusterCronTask,
+  ClusterCronTriggerOptions,
   ClusterSchedule,
 } from './clusterCronJob.js';
+import { createJobState, isFinished, nextSlotOf, upcomingSlots } from './clusterCronJobState.js';
 import {
-  blockingConnection,
-  checkConnection,
-  type RedisConnectionOptions,
-} from './redisConnection.js';
-
-/** Options of {@link ClusterCronTab}. */
-export interface ClusterCronTabOptions extends ComponentOptions {
-  /** How to reach Redis (ioredis options). Required. */
-  connection: RedisConnectionOptions;
-  /**
-   * BullMQ queue holding the schedules and their slot jobs. Every node of one
-   * cluster crontab uses the same queue name. @defaultValue `'tickwork-cron'`
-   */
-  queueName?: string;
-  /** BullMQ key prefix in Redis. @defaultValue `'bull'` (BullMQ's) */
-  prefix?: string;
-  /** Default IANA zone of jobs added without `tz`. @defaultValue the system zone */
-  tz?: string;
-  /** Slot jobs this node runs at once, all jobs together. @defaultValue 8 */
-  concurrency?: number;
-  /** Finished (and failed) slot jobs kept in Redis per queue, for inspection. @defaultValue 100 */
-  keepJobs?: number;
-  /** Runs kept in each job's local history. @defaultValue 10 */
-  keep?: number;
-  /**
-   * Whether `add` upserts the job's BullMQ scheduler and `remove` deletes it.
-   * Pass `false` on nodes that should only run tasks, leaving the schedules
-   * to the one place that owns them (a deploy step, one designated node).
-   * @defaultValue true
-   */
-  manageSchedules?: boolean;
-  /** Start at once (run this node's BullMQ worker). @defaultValue true */
-  start?: boolean;
-}
+  type ClusterCronTabOptions,
+  type ClusterCronTabSettings,
+  checkTabOptions,
+} from './clusterCronOptions.js';
+import { ClusterCronProcessor } from './clusterCronProcessor.js';
+import { ClusterCronReconciler } from './clusterCronReconciler.js';
+import { ClusterCronSchedules } from './clusterCronSchedules.js';
+import { ClusterCronState } from './clusterCronState.js';
+import { ClusterCronTriggers } from './clusterCronTrigger.js';
 
 const C = 'ClusterCronTab';
 
@@ -65,9 +37,9 @@ const C = 'ClusterCronTab';
  * A `CronTab` for a cluster: each job is a BullMQ job scheduler
  * (`upsertJobScheduler` with the pattern and zone) in Redis, so each slot
  * becomes exactly one BullMQ job whatever the number of nodes, and a BullMQ
- * `Worker` on every node runs whichever slot jobs it takes. Upserting is
- * idempotent by scheduler id (the job name), so nodes deploying the same jobs
- * at once neither duplicate nor drop schedules.
+ * `Worker` on every node runs whichever slot jobs it takes. What BullMQ does
+ * not hold (pause flags, cluster-wide run counts, the overrun lock of each
+ * job) lives in Redis next to the queue and is decided atomically there.
  *
  * Delivery is at-least-once: a node dying mid-run makes BullMQ redeliver the
  * slot after stall detection; `context.jobId` is the same for every delivery.
@@ -77,26 +49,21 @@ const C = 'ClusterCronTab';
  * const crontab = new ClusterCronTab({ connection: { host: '10.0.0.5', port: 6379 } });
  * crontab.add('0 3 * * *', () => compactLogs(), { name: 'compact', tz: 'Europe/Paris' });
  * await crontab.synced(); // the schedule is in Redis
+ * await crontab.pause('compact'); // on every node
  * ```
  */
 export class ClusterCronTab extends Lifecycle {
-  private readonly connection: RedisConnectionOptions;
-  private readonly queueName: string;
-  private readonly prefix: string | undefined;
-  private readonly tz: string | undefined;
-  private readonly concurrency: number;
-  private readonly keepJobs: number;
-  private readonly keep: number;
-  private readonly manageSchedules: boolean;
+  private readonly options: ClusterCronTabSettings;
   private readonly jobsByName = new Map<string, ClusterCronJobState>();
   private readonly totals = new Stats();
   private readonly runSubject = new Subject<CronRun>();
-  private readonly controllers = new Set<AbortController>();
-  private readonly queue: Queue;
-  private readonly removals = new Set<Promise<unknown>>();
-  private worker: Worker | undefined;
-  private inFlight = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly bull: ClusterCronSchedules;
+  private readonly store: ClusterCronState;
+  private readonly processor: ClusterCronProcessor;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly triggers: ClusterCronTriggers;
+  private readonly reconciler: ClusterCronReconciler;
+  private readonly reconcileTimer: ScheduledTimer;
 
   /** Every finished run on this node; completes on `kill()`. */
   readonly runs$: Observable<CronRun> = this.runSubject.asObservable();
@@ -106,37 +73,68 @@ export class ClusterCronTab extends Lifecycle {
    * @throws ConfigError for a bad option
    */
   constructor(options: ClusterCronTabOptions) {
-    const o = checkOptions(C, 'options', options);
-    const connection = checkConnection(C, o.connection);
-    const queueName = checkString(C, 'options.queueName', o.queueName ?? 'tickwork-cron');
-    if (queueName === '' || queueName.includes(':')) {
-      throw new ConfigError(
-        `${C}: options.queueName must be non-empty without ":" (got ${JSON.stringify(queueName)})`,
-        'options.queueName',
-      );
-    }
+    const o = checkTabOptions(C, options);
     super(C, options);
-    this.connection = connection;
-    this.queueName = queueName;
-    this.prefix = o.prefix === undefined ? undefined : checkString(C, 'options.prefix', o.prefix);
-    this.tz = o.tz === undefined ? undefined : checkString(C, 'options.tz', o.tz);
-    if (this.tz !== undefined) nextRun('* * * * *', 0, { tz: this.tz });
-    this.concurrency = checkInteger(C, 'options.concurrency', o.concurrency ?? 8, {
-      min: 1,
-      max: 10_000,
+    this.options = o;
+    this.bull = new ClusterCronSchedules(o.connection, o.queueName, o.prefix, o.keepJobs);
+    this.bull.queue.on('error', (error) =>
+      this.logger.error({ component: this.name, error }, 'queue'),
+    );
+    this.store = new ClusterCronState(o.connection, o.prefix, o.queueName);
+    this.store.client.on('error', (error) =>
+      this.logger.debug({ component: this.name, error }, 'state connection'),
+    );
+    this.reconciler = new ClusterCronReconciler({
+      name: this.name,
+      logger: this.logger,
+      clock: this.clock,
+      store: this.store,
+      jobs: () => [...this.jobsByName.values()],
+      isAlive: () => this.isAlive(),
+      sync: (job) => this.sync(job),
+      markDone: (job) => this.markDone(job),
+      refreshNext: (job) => this.refreshNext(job),
     });
-    this.keepJobs = checkInteger(C, 'options.keepJobs', o.keepJobs ?? 100, { min: 0 });
-    this.keep = checkInteger(C, 'options.keep', o.keep ?? 10, { min: 0, max: 100_000 });
-    this.manageSchedules = o.manageSchedules ?? true;
-    this.queue = new Queue(this.queueName, { connection: { ...connection }, prefix: this.prefix });
-    this.queue.on('error', (error) => this.logger.error({ component: this.name, error }, 'queue'));
-    if (o.start ?? true) this.start();
+    // A (re)connection may be to a Redis that lost everything: check at once.
+    this.store.client.on('ready', () => void this.reconciler.check());
+    this.reconcileTimer = this.scheduler.every(o.reconcileMs, () => void this.reconciler.check());
+    this.triggers = new ClusterCronTriggers(
+      this.bull,
+      this.scheduler,
+      this.clock,
+      this.logger,
+      this.name,
+    );
+    this.processor = new ClusterCronProcessor({
+      name: this.name,
+      options: o,
+      store: this.store,
+      clock: this.clock,
+      scheduler: this.scheduler,
+      logger: this.logger,
+      totals: this.totals,
+      jobs: this.jobsByName,
+      isStarted: () => this.isStarted(),
+      onRun: (run) => this.runSubject.next(run),
+      onDone: (job) => this.markDone(job),
+    });
+    if (o.start) this.start();
+  }
+
+  /**
+   * Parses crontab text into entries without adding anything, as
+   * `CronTab.parseFile` (same syntax and errors).
+   *
+   * @throws CronSyntaxError with `line` set for a bad schedule; ConfigError for a bad line
+   */
+  static parseFile(text: string): CrontabEntry[] {
+    return parseCrontab(text);
   }
 
   /**
    * Adds a job running `task` on `expression` (5 fields, or 6 with seconds
    * first) and returns its name. With `manageSchedules` the job's BullMQ
-   * scheduler is upserted in the background: await {@link ClusterCronTab.synced}.
+   * scheduler is put in place in the background: await {@link ClusterCronTab.synced}.
    *
    * @throws CronSyntaxError for a bad expression; ConfigError for a bad
    *   option, a bad zone or a name already used on this node
@@ -144,63 +142,121 @@ export class ClusterCronTab extends Lifecycle {
   add(expression: string, task: ClusterCronTask, options: ClusterCronJobOptions = {}): string {
     this.assertAlive('add');
     const c = `${C}.add`;
-    checkString(c, 'expression', expression);
-    const pattern = toCronPattern(expression);
-    checkFunction(c, 'task', task);
-    const o = checkOptions(c, 'options', options);
-    const name = o.name === undefined ? expression : checkString(c, 'options.name', o.name);
-    if (name === '') throw new ConfigError(`${c}: options.name must not be empty`, 'options.name');
-    if (this.jobsByName.has(name)) {
+    const job = createJobState(c, expression, task, options, {
+      tz: this.options.tz,
+      keepJobs: this.options.keepJobs,
+    });
+    if (this.jobsByName.has(job.name)) {
       throw new ConfigError(
-        `${c}: a job named "${name}" exists already; pass a unique options.name`,
+        `${c}: a job named "${job.name}" exists already; pass a unique options.name`,
         'options.name',
       );
     }
-    const tz = o.tz === undefined ? this.tz : checkString(c, 'options.tz', o.tz);
-    const next = nextRun(pattern, this.clock.now(), { tz }); // validates the zone now
-    const job: ClusterCronJobState = {
-      name,
-      expression,
-      tz,
-      task,
-      timeoutMs:
-        o.timeoutMs === undefined
-          ? 0
-          : checkDuration(c, 'options.timeoutMs', o.timeoutMs, { min: 1 }),
-      stats: new Stats(),
-      history: [],
-      synced: Promise.resolve(undefined),
-    };
     job.stats.reset(this.clock.now());
-    job.stats.next = next ?? Number.NaN;
-    this.jobsByName.set(name, job);
-    if (this.manageSchedules) job.synced = this.upsert(job);
-    return name;
+    this.jobsByName.set(job.name, job);
+    this.refreshNext(job);
+    job.synced = this.sync(job);
+    return job.name;
   }
 
   /**
-   * Removes a job from this node and, with `manageSchedules`, its BullMQ
-   * scheduler (so no node runs it any more). Resolves whether it existed here.
+   * Adds every line of a crontab (text or entries from
+   * {@link ClusterCronTab.parseFile}), binding each name to `bindings.tasks`,
+   * else to a `bindings.worker` target (shell commands are not supported).
+   * Returns the job names added; nothing is added when any line fails.
+   */
+  load(crontab: string | readonly CrontabEntry[], bindings: ClusterCrontabBindings = {}): string[] {
+    this.assertAlive('load');
+    const entries = typeof crontab === 'string' ? parseCrontab(crontab) : crontab;
+    const prepared = prepareEntries(entries, bindings, (name) => this.jobsByName.has(name));
+    return prepared.map((p) =>
+      this.add(p.entry.expression, p.task, {
+        name: p.name,
+        ...(p.entry.tz === undefined ? {} : { tz: p.entry.tz }),
+        args: p.entry.args,
+      }),
+    );
+  }
+
+  /**
+   * Removes a job from this node, aborting its running task's signal, and,
+   * with `manageSchedules`, its BullMQ scheduler and its state in Redis (so no
+   * node runs it any more). Resolves whether it existed here.
    */
   async remove(name: string): Promise<boolean> {
     const job = this.jobsByName.get(name);
     if (job === undefined) return false;
+    job.removed = true;
     this.jobsByName.delete(name);
+    for (const controller of job.controllers) {
+      controller.abort(new StoppedError(`${C} ${this.name}: job "${name}" removed`));
+    }
     if (this.manageSchedules) {
-      const removal = job.synced.then(() => this.queue.removeJobScheduler(name));
-      this.removals.add(removal);
-      try {
-        await removal;
-      } finally {
-        this.removals.delete(removal);
-      }
+      await this.track(
+        job.synced.then(() => this.bull.remove(name)).then(() => this.store.forget(name)),
+      );
     }
     return true;
   }
 
   /**
-   * Resolves once every schedule added so far is upserted in Redis; rejects
-   * with the first upsert error.
+   * Pauses a job (or, without a name, every job of this node) on **every
+   * node**: a flag in Redis that each node reads atomically when it takes a
+   * slot, so a slot due while paused is counted as skipped, not run. Running
+   * tasks finish.
+   *
+   * @throws KeyNotFoundError for an unknown name (the promise rejects)
+   */
+  async pause(name?: string): Promise<void> {
+    this.assertAlive('pause');
+    const jobs = this.select(name, 'pause');
+    await this.store.setPaused(
+      jobs.map((job) => job.name),
+      true,
+    );
+    for (const job of jobs) {
+      job.paused = true;
+      this.refreshNext(job);
+    }
+  }
+
+  /**
+   * Resumes a paused job (or every job of this node) on every node; its next
+   * run is the next slot from now, with no burst.
+   *
+   * @throws KeyNotFoundError for an unknown name (the promise rejects)
+   */
+  async resume(name?: string): Promise<void> {
+    this.assertAlive('resume');
+    const jobs = this.select(name, 'resume');
+    await this.store.setPaused(
+      jobs.map((job) => job.name),
+      false,
+    );
+    for (const job of jobs) {
+      job.paused = false;
+      this.refreshNext(job);
+    }
+  }
+
+  /**
+   * Runs a job once now on one node of the cluster, whatever its schedule,
+   * pause, `maxRuns` or overrun policy, and resolves with the run (failed runs
+   * resolve too, with `ok: false`). The run is a BullMQ job whose id is the
+   * trigger id; its value and error cross Redis as JSON (errors keep their
+   * class, message and code).
+   *
+   * @throws KeyNotFoundError for an unknown name; ConfigError for a bad
+   *   option; TimeoutError when no node ran it within `timeoutMs` (all reject)
+   */
+  async trigger(name: string, options: ClusterCronTriggerOptions = {}): Promise<CronRun> {
+    this.assertAlive('trigger');
+    return this.triggers.trigger(this.get(name, 'trigger').name, options);
+  }
+
+  /**
+   * Resolves once every schedule added so far is in place in Redis; rejects
+   * with the first error.
    */
   async synced(): Promise<void> {
     const outcomes = await Promise.all([...this.jobsByName.values()].map((job) => job.synced));
@@ -211,13 +267,7 @@ export class ClusterCronTab extends Lifecycle {
   /** Every schedule stored in Redis for this queue, whichever node upserted it. */
   async schedules(): Promise<ClusterSchedule[]> {
     this.assertAlive('schedules');
-    const stored = await this.queue.getJobSchedulers(0, -1, true);
-    return stored.map((s) => ({
-      name: s.id ?? s.key,
-      pattern: s.pattern,
-      tz: s.tz,
-      next: s.next,
-    }));
+    return this.bull.list();
   }
 
   /**
@@ -231,33 +281,59 @@ export class ClusterCronTab extends Lifecycle {
     const pruned: string[] = [];
     for (const schedule of await this.schedules()) {
       if (this.jobsByName.has(schedule.name)) continue;
-      if (await this.queue.removeJobScheduler(schedule.name)) pruned.push(schedule.name);
+      if (await this.bull.remove(schedule.name)) {
+        await this.store.forget(schedule.name);
+        pruned.push(schedule.name);
+      }
     }
     return pruned;
   }
 
-  /** Names of this node's jobs. */
+  /** Names of this node's jobs, in the order added. */
   jobs(): string[] {
     return [...this.jobsByName.keys()];
   }
 
   /** A job's description. @throws KeyNotFoundError for an unknown name */
   job(name: string): ClusterCronJobInfo {
-    const job = this.jobsByName.get(name);
-    if (job === undefined) throw new KeyNotFoundError(name, `${C}: no job named "${name}"`);
-    const next = nextRun(job.expression, this.clock.now(), { tz: job.tz });
-    return { name: job.name, expression: job.expression, tz: job.tz, next };
+    const job = this.get(name, 'job');
+    const next = nextSlotOf(job, this.clock.now());
+    return {
+      name: job.name,
+      expression: job.expression,
+      tz: job.tz,
+      paused: job.paused,
+      done: job.done,
+      next: Number.isNaN(next) ? null : next,
+      runs: job.runs,
+    };
+  }
+
+  /**
+   * The next `n` slots of a job from now by the local cron maths, respecting
+   * `startAt`, `stopAt` and `maxRuns` (as CronTab). @throws KeyNotFoundError for an unknown name
+   */
+  nextRuns(name: string, n = 5): number[] {
+    const job = this.get(name, 'nextRuns');
+    checkInteger(`${C}.nextRuns`, 'n', n, { min: 0, max: 100_000 });
+    return upcomingSlots(job, this.clock.now(), n);
+  }
+
+  /** The last `n` slots of a job's schedule before now, most recent first. @throws KeyNotFoundError for an unknown name */
+  previousRuns(name: string, n = 5): number[] {
+    const job = this.get(name, 'previousRuns');
+    checkInteger(`${C}.previousRuns`, 'n', n, { min: 0, max: 100_000 });
+    return previousRuns(job.pattern, n, this.clock.now() + 1, { tz: job.tz });
   }
 
   /** The last runs of a job on this node, oldest first. @throws KeyNotFoundError for an unknown name */
   history(name: string): readonly CronRun[] {
-    const job = this.jobsByName.get(name);
-    if (job === undefined) throw new KeyNotFoundError(name, `${C}: no job named "${name}"`);
-    return [...job.history];
+    return [...this.get(name, 'history').history];
   }
 
   /** Diagnostics: totals of this node and one item per job (lateness from the slot time). */
   diagnostics(): ComponentDiagnostics {
+    const o = this.options;
     return {
       kind: this.kind,
       name: this.name,
@@ -266,9 +342,18 @@ export class ClusterCronTab extends Lifecycle {
       items: [...this.jobsByName.values()].map((job) => ({
         name: job.name,
         stats: job.stats.snapshot(),
-        detail: { expression: job.expression, tz: job.tz ?? null, queue: this.queueName },
+        detail: {
+          expression: job.expression,
+          tz: job.tz ?? null,
+          queue: o.queueName,
+          paused: job.paused,
+          done: job.done,
+          runs: job.runs,
+          overrun: job.overrun,
+          catchUp: job.catchUp,
+        },
       })),
-      detail: { queue: this.queueName, concurrency: this.concurrency, running: this.inFlight },
+      detail: { queue: o.queueName, concurrency: o.concurrency, running: this.processor.inFlight },
     };
   }
 
@@ -276,165 +361,100 @@ export class ClusterCronTab extends Lifecycle {
     const now = this.clock.now();
     this.totals.reset(now);
     for (const job of this.jobsByName.values()) job.stats.reset(now);
-    if (this.worker === undefined) {
-      this.worker = new Worker(this.queueName, (job) => this.process(job), {
-        connection: blockingConnection(this.connection),
-        prefix: this.prefix,
-        concurrency: this.concurrency,
-        autorun: true,
-      });
-      this.worker.on('error', (error) =>
-        this.logger.error({ component: this.name, error }, 'worker'),
-      );
-    } else {
-      this.worker.resume().catch((error: unknown) => {
-        this.logger.warn({ component: this.name, error }, 'resume failed');
-      });
-    }
+    this.processor.start();
   }
 
   protected onStop(): void {
-    // Stop taking slot jobs; the running ones finish (whenIdle waits for them).
-    this.worker?.pause(true).catch((error: unknown) => {
-      this.logger.warn({ component: this.name, error }, 'pause failed');
-    });
+    this.processor.pause();
   }
 
   protected async onKill(): Promise<void> {
-    for (const controller of this.controllers) {
-      controller.abort(new StoppedError(`${C} ${this.name}: killed`));
+    this.reconcileTimer.cancel();
+    const killed = new StoppedError(`${C} ${this.name}: killed`);
+    for (const job of this.jobsByName.values()) {
+      for (const controller of job.controllers) controller.abort(killed);
     }
+    this.triggers.rejectAll(killed);
     await Promise.all([...this.jobsByName.values()].map((job) => job.synced));
-    await Promise.allSettled([...this.removals]);
-    await this.worker?.close();
-    await this.queue.close();
+    await Promise.allSettled([...this.pending]);
+    await this.processor.close();
+    await this.reconciler.check();
+    await this.bull.close();
+    await this.store.close();
     this.runSubject.complete();
   }
 
   protected whenIdle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.processor.whenIdle();
+  }
+
+  private get manageSchedules(): boolean {
+    return this.options.manageSchedules;
   }
 
   private assertAlive(method: string): void {
     if (!this.isAlive()) throw new StoppedError(`${C} ${this.name}: ${method}() after kill()`);
   }
 
-  /** Upserts the job's scheduler; settles with undefined or the error (never rejects). */
-  private async upsert(job: ClusterCronJobState): Promise<unknown> {
-    const keep = { count: this.keepJobs };
-    const repeat =
-      job.tz === undefined ? { pattern: job.expression } : { pattern: job.expression, tz: job.tz };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.queue.upsertJobScheduler(job.name, repeat, {
-          name: job.name,
-          opts: { removeOnComplete: keep, removeOnFail: keep },
-        });
-        return undefined;
-      } catch (error) {
-        // Nodes upserting the same scheduler in the same instant race to create
-        // the same slot job (`repeat:<name>:<slot>`); the loser gets "job ID
-        // already exists". The schedule is then in place: check it and move on.
-        if (attempt < 3 && (await this.isScheduled(job))) return undefined;
-        if (attempt >= 3) {
-          this.logger.error({ component: this.name, job: job.name, error }, 'upsert failed');
-          return error;
-        }
-      }
-    }
-  }
-
-  /** Whether Redis holds the job's scheduler with its pattern and zone. */
-  private async isScheduled(job: ClusterCronJobState): Promise<boolean> {
-    try {
-      const stored = await this.queue.getJobScheduler(job.name);
-      return stored?.pattern === job.expression && stored.tz === job.tz;
-    } catch {
-      return false;
-    }
-  }
-
-  /** The BullMQ processor: runs the slot job's task and keeps its Stats. */
-  private async process(bullJob: Job): Promise<unknown> {
-    const job = this.jobsByName.get(bullJob.name);
+  private get(name: string, method: string): ClusterCronJobState {
+    const job = this.jobsByName.get(name);
     if (job === undefined) {
-      throw new KeyNotFoundError(
-        bullJob.name,
-        `${C} ${this.name}: no task for job "${bullJob.name}" on this node; every node must add every job of the queue`,
-      );
+      throw new KeyNotFoundError(name, `${C}.${method}: no job named "${name}"`);
     }
-    const scheduledAt = bullJob.opts.prevMillis ?? bullJob.timestamp;
-    const startedAt = this.clock.now();
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    this.inFlight++;
-    job.stats.runStarted(scheduledAt, startedAt);
-    this.totals.runStarted(scheduledAt, startedAt);
-    job.stats.next = nextRun(job.expression, startedAt, { tz: job.tz }) ?? Number.NaN;
-    const timer =
-      job.timeoutMs > 0
-        ? this.scheduler.at(startedAt + job.timeoutMs, () =>
-            controller.abort(
-              new TimeoutError(`${C} ${this.name}: job "${job.name}" timed out`, job.timeoutMs),
-            ),
-          )
-        : undefined;
-    let ok = false;
-    let outcome: unknown;
+    return job;
+  }
+
+  private select(name: string | undefined, method: string): ClusterCronJobState[] {
+    return name === undefined ? [...this.jobsByName.values()] : [this.get(name, method)];
+  }
+
+  private refreshNext(job: ClusterCronJobState): void {
+    job.stats.next = nextSlotOf(job, this.clock.now());
+  }
+
+  /** Keeps a background Redis operation for `kill()` to wait for. */
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.pending.add(operation);
+    const forget = (): void => {
+      this.pending.delete(operation);
+    };
+    operation.then(forget, forget);
+    return operation;
+  }
+
+  /** The job has no run left: no more slots (its scheduler goes when this node manages them). */
+  private markDone(job: ClusterCronJobState): void {
+    if (job.done) return;
+    job.done = true;
+    job.stats.next = Number.NaN;
+    if (!this.manageSchedules || job.removed) return;
+    this.track(this.bull.remove(job.name)).catch((error: unknown) =>
+      this.logger.warn({ component: this.name, job: job.name, error }, 'scheduler removal failed'),
+    );
+  }
+
+  /**
+   * Reads the job's cluster-wide run count and pause flag, then (with
+   * `manageSchedules`) makes Redis hold its scheduler, or none once it is
+   * done. Settles with undefined or the error; never rejects.
+   */
+  private async sync(job: ClusterCronJobState): Promise<unknown> {
     try {
-      outcome = await Promise.race([
-        Promise.resolve().then(() =>
-          job.task({
-            job: job.name,
-            scheduledAt,
-            trigger: 'schedule',
-            signal: controller.signal,
-            args: [],
-            jobId: bullJob.id ?? '',
-            attempt: bullJob.attemptsStarted,
-          }),
-        ),
-        aborted(controller.signal),
-      ]);
-      ok = true;
-      return outcome;
+      const stored = await this.store.job(job.name);
+      job.runs = Math.max(job.runs, stored.runs);
+      job.paused = job.paused || stored.paused;
     } catch (error) {
-      outcome = error;
-      throw error;
-    } finally {
-      timer?.cancel();
-      this.controllers.delete(controller);
-      const finishedAt = this.clock.now();
-      const durationMs = finishedAt - startedAt;
-      job.stats.runFinished(startedAt, durationMs, !ok, ok ? undefined : outcome);
-      this.totals.runFinished(startedAt, durationMs, !ok, ok ? undefined : outcome);
-      const run: CronRun = {
-        job: job.name,
-        trigger: 'schedule',
-        scheduledAt,
-        startedAt,
-        finishedAt,
-        durationMs,
-        ok,
-        ...(ok ? { value: outcome } : { error: outcome }),
-      };
-      job.history.push(run);
-      if (job.history.length > this.keep) job.history.shift();
-      this.inFlight--;
-      this.runSubject.next(run);
-      if (this.inFlight === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
+      if (this.manageSchedules) return error;
     }
+    if (!job.done && isFinished(job, this.clock.now())) job.done = true;
+    this.refreshNext(job);
+    if (!this.manageSchedules) return undefined;
+    const error = await this.bull.ensure(job, job.done);
+    if (error !== undefined) {
+      this.logger.error({ component: this.name, job: job.name, error }, 'schedule sync failed');
+    }
+    return error;
   }
 }
 
-/** Rejects with the signal's reason once it aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
+export type { ClusterCronTabOptions } from './clusterCronOptions.js';

@@ -5,14 +5,16 @@
  * @packageDocumentation
  * @module @tickwork/bullmq
  */
+export type { ClusterCrontabBindings } from './clusterCronFile.js';
 export type {
   ClusterCronJobInfo,
   ClusterCronJobOptions,
   ClusterCronRunContext,
   ClusterCronTask,
+  ClusterCronTriggerOptions,
   ClusterSchedule,
 } from './clusterCronJob.js';
-export type { ClusterCronTabOptions } from './clusterCronTab.js';
+export type { ClusterCronTabOptions } from './clusterCronOptions.js';
 export { ClusterCronTab } from './clusterCronTab.js';
 export type {
   ClusterArgsOf,

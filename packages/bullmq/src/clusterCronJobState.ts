@@ -1,0 +1,151 @@
+import {
+  ConfigError,
+  checkDuration,
+  checkFunction,
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  OVERRUN_POLICIES,
+  Stats,
+} from '@tickwork/core';
+import { nextRun, nextRuns, toCronPattern } from '@tickwork/crontab';
+import type {
+  ClusterCronJobOptions,
+  ClusterCronJobState,
+  ClusterCronTask,
+} from './clusterCronJob.js';
+import { checkZone } from './clusterCronOptions.js';
+
+/**
+ * Passed slots counted one by one before giving up counting exactly (a job
+ * every second after a week without nodes); beyond it the count is a floor.
+ */
+const MAX_COUNTED_MISSES = 100_000;
+
+function instant(component: string, path: string, value: unknown): number {
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !Number.isFinite(t)) {
+    throw new ConfigError(
+      `${component}: ${path} must be a Date or finite epoch milliseconds (got ${String(value)})`,
+      path,
+    );
+  }
+  return t;
+}
+
+/**
+ * @internal validates `add()` arguments and builds the job's local state
+ * @throws CronSyntaxError for a bad expression; ConfigError for a bad option or zone
+ */
+export function createJobState(
+  component: string,
+  expression: string,
+  task: ClusterCronTask,
+  options: ClusterCronJobOptions,
+  defaults: { tz: string | undefined; keepJobs: number },
+): ClusterCronJobState {
+  checkString(component, 'expression', expression);
+  const pattern = toCronPattern(expression);
+  checkFunction(component, 'task', task);
+  const o = checkOptions(component, 'options', options);
+  const name = o.name === undefined ? expression : checkString(component, 'options.name', o.name);
+  const tz = o.tz === undefined ? defaults.tz : checkZone(component, 'options.tz', o.tz);
+  const startAt =
+    o.startAt === undefined
+      ? Number.NEGATIVE_INFINITY
+      : instant(component, 'options.startAt', o.startAt);
+  const stopAt =
+    o.stopAt === undefined
+      ? Number.POSITIVE_INFINITY
+      : instant(component, 'options.stopAt', o.stopAt);
+  if (stopAt < startAt) {
+    throw new ConfigError(
+      `${component}: options.stopAt must not be before options.startAt`,
+      'options.stopAt',
+    );
+  }
+  const args = o.args ?? [];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+    throw new ConfigError(`${component}: options.args must be an array of strings`, 'options.args');
+  }
+  const finite = (t: number): number | null => (Number.isFinite(t) ? t : null);
+  return {
+    name,
+    expression,
+    pattern,
+    tz,
+    task,
+    overrun: checkOneOf(component, 'options.overrun', o.overrun ?? 'skip', OVERRUN_POLICIES),
+    catchUp: checkOneOf(component, 'options.catchUp', o.catchUp ?? 'once', [
+      'skip',
+      'once',
+    ] as const),
+    maxRuns:
+      o.maxRuns === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkInteger(component, 'options.maxRuns', o.maxRuns, { min: 1 }),
+    startAt,
+    stopAt,
+    timeoutMs:
+      o.timeoutMs === undefined
+        ? 0
+        : checkDuration(component, 'options.timeoutMs', o.timeoutMs, { min: 1 }),
+    args: [...args],
+    // Everything the stored BullMQ scheduler is built from: a node finding the
+    // same signature in Redis leaves the scheduler (and its pending slot) alone.
+    signature: JSON.stringify([
+      expression,
+      tz ?? null,
+      finite(startAt),
+      finite(stopAt),
+      defaults.keepJobs,
+    ]),
+    stats: new Stats(),
+    history: [],
+    controllers: new Set(),
+    synced: Promise.resolve(undefined),
+    paused: false,
+    runs: 0,
+    done: false,
+    removed: false,
+  };
+}
+
+/** @internal the next `n` scheduled slots after `from`, within startAt/stopAt and maxRuns */
+export function upcomingSlots(job: ClusterCronJobState, from: number, n: number): number[] {
+  const left = Math.min(n, job.maxRuns - job.runs);
+  if (left <= 0 || job.done) return [];
+  const after = Math.max(from, job.startAt - 1);
+  return nextRuns(job.pattern, left, after, { tz: job.tz }).filter((t) => t <= job.stopAt);
+}
+
+/** @internal the job's next slot after `now` for `Stats.next`: NaN when paused or done */
+export function nextSlotOf(job: ClusterCronJobState, now: number): number {
+  return job.paused || job.done ? Number.NaN : (upcomingSlots(job, now, 1)[0] ?? Number.NaN);
+}
+
+/** @internal whether a job has no scheduled run left after `now` */
+export function isFinished(job: ClusterCronJobState, now: number): boolean {
+  return job.runs >= job.maxRuns || upcomingSlots(job, now, 1).length === 0;
+}
+
+/**
+ * @internal the slots of `job` after `slot` that have passed by `now` (up to
+ * stopAt): how many, and the latest of them (`slot` when none)
+ */
+export function passedSlots(
+  job: ClusterCronJobState,
+  slot: number,
+  now: number,
+): { passed: number; latest: number } {
+  let passed = 0;
+  let latest = slot;
+  let t = nextRun(job.pattern, slot, { tz: job.tz });
+  while (t !== null && t <= now && t <= job.stopAt && passed < MAX_COUNTED_MISSES) {
+    passed++;
+    latest = t;
+    t = nextRun(job.pattern, t, { tz: job.tz });
+  }
+  return { passed, latest };
+}
