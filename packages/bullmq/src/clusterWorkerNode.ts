@@ -1,63 +1,80 @@
 import {
+  AbortError,
   type ComponentDiagnostics,
-  type ComponentOptions,
-  ConfigError,
-  checkFunction,
-  checkInteger,
-  checkOptions,
   KeyNotFoundError,
   Lifecycle,
-  Stats,
+  type ScheduledTimer,
   StoppedError,
   serializeError,
 } from '@tickwork/core';
-import { type Job, Worker } from 'bullmq';
+import { type Job, Queue, QueueEvents, WaitingError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { ClusterHandlers, ClusterJobData, ClusterJobResult } from './clusterRequest.js';
-import { clusterQueueName } from './clusterWorkerProcess.js';
+import { CANCEL_EVENT, type ClusterLayout } from './clusterRequestLayout.js';
+import { ClusterTargetStats } from './clusterRequestStats.js';
+import { type ClusterWorkerNodeOptions, parseNodeOptions } from './clusterWorkerNodeOptions.js';
 import {
-  blockingConnection,
-  checkConnection,
-  type RedisConnectionOptions,
-} from './redisConnection.js';
+  type ClusterWorkerPool,
+  type RunEnd,
+  runUntilAborted,
+  settledWithin,
+} from './clusterWorkerRun.js';
+import { blockingConnection } from './redisConnection.js';
 
-/** Options of {@link ClusterWorkerNode}. */
-export interface ClusterWorkerNodeOptions<H extends ClusterHandlers> extends ComponentOptions {
-  /** How to reach Redis (ioredis options). Required. */
-  connection: RedisConnectionOptions;
-  /** Handlers by target name. Required. */
-  handlers: H;
-  /** Queue name shared with the `ClusterWorkerProcess` clients. @defaultValue `'tickwork-requests'` */
-  queueName?: string;
-  /** BullMQ key prefix in Redis. @defaultValue `'bull'` (BullMQ's) */
-  prefix?: string;
-  /** Requests this node runs at once. @defaultValue 16 */
-  concurrency?: number;
-  /** Start taking requests at once. @defaultValue true */
-  start?: boolean;
-}
+// Kept for the first slice's import path; the type lives in clusterWorkerNodeOptions.ts.
+export type { ClusterWorkerNodeOptions } from './clusterWorkerNodeOptions.js';
 
 const C = 'ClusterWorkerNode';
 
+interface Running {
+  readonly controller: AbortController;
+}
+
 /**
- * The node side of {@link ClusterWorkerProcess}: a BullMQ `Worker` that takes
- * request jobs from the queue and runs the named handler in this process.
- * A handler's error goes back to the caller with its class and code.
+ * For this long after the node starts reading the control stream, and for
+ * redelivered jobs, a run also asks Redis for the request's tombstone: a
+ * cancel published before the node listened is not in its stream. Past it,
+ * the cancels the node read are enough (the stream resumes from its last id
+ * after a reconnect), which saves two Redis round trips per request.
+ */
+const LISTEN_GRACE_MS = 5_000;
+/** Cancels remembered, at most (oldest dropped first). */
+const CANCELS_KEPT = 10_000;
+
+/**
+ * The node side of {@link ClusterWorkerProcess}: BullMQ `Worker`s on the
+ * request queue (and its partitions) that run the named handler in this
+ * process, or in a `WorkerProcess` thread pool. Cancels reach the node that
+ * runs a request through the control queue's event stream; a request whose
+ * tombstone is set is never started. `kill()` hands running requests back to
+ * the queue for another node.
  *
  * @example
  * ```ts
  * const node = new ClusterWorkerNode({
  *   connection: { host: '10.0.0.5', port: 6379 },
  *   handlers: { peak: (samples: number[]) => Math.max(...samples) },
+ *   pool, // targets not in handlers run in this WorkerProcess's threads
  * });
  * ```
  */
 export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> extends Lifecycle {
   private readonly handlers: H;
-  private readonly statsByTarget = new Map<string, Stats>();
-  private readonly totals = new Stats();
-  private readonly controllers = new Set<AbortController>();
-  private readonly worker: Worker<ClusterJobData, ClusterJobResult>;
-  private inFlight = 0;
+  private readonly pool: ClusterWorkerPool | undefined;
+  private readonly layout: ClusterLayout;
+  private readonly redis: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker<ClusterJobData, ClusterJobResult>[] = [];
+  private readonly control: QueueEvents;
+  private readonly stats: ClusterTargetStats;
+  private readonly runs = new Map<string, Running>();
+  /** Ids canceled through the control stream since the node started listening. */
+  private readonly canceled = new Set<string>();
+  /** When the control stream was ready (epoch ms); NaN before. */
+  private listeningSince = Number.NaN;
+  private readonly readiness: Promise<void>;
+  private readonly sizes = new Map<string, number>();
+  private sizeTimer: ScheduledTimer | undefined;
   private idleWaiters: (() => void)[] = [];
 
   /**
@@ -65,135 +82,328 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
    * @throws ConfigError for a bad option
    */
   constructor(options: ClusterWorkerNodeOptions<H>) {
-    const o = checkOptions(C, 'options', options);
-    const connection = checkConnection(C, o.connection);
-    if (o.handlers === undefined) {
-      throw new ConfigError(`${C}: options.handlers is required`, 'options.handlers');
-    }
-    const handlers = checkOptions(C, 'options.handlers', o.handlers);
-    for (const [target, handler] of Object.entries(handlers)) {
-      checkFunction(C, `options.handlers.${target}`, handler);
-    }
-    const queueName = clusterQueueName(C, o.queueName);
-    const concurrency = checkInteger(C, 'options.concurrency', o.concurrency ?? 16, {
-      min: 1,
-      max: 10_000,
-    });
+    const o = parseNodeOptions(C, options);
     super(C, options);
-    this.handlers = handlers as H;
-    this.worker = new Worker<ClusterJobData, ClusterJobResult>(
-      queueName,
-      (job) => this.process(job),
-      {
-        connection: blockingConnection(connection),
-        prefix: o.prefix,
-        concurrency,
-        autorun: false,
+    const { layout, connection } = o;
+    this.handlers = o.handlers;
+    this.pool = o.pool;
+    this.layout = layout;
+    this.stats = new ClusterTargetStats(this.clock.now());
+    this.redis = new Redis({ ...connection });
+    this.redis.on('error', (error) => this.logger.warn({ err: error }, `${this.label}: redis`));
+    for (const name of layout.queues) {
+      this.queues.set(name, new Queue(name, { connection: this.redis, prefix: layout.prefix }));
+      const worker = new Worker<ClusterJobData, ClusterJobResult>(
+        name,
+        (job, token, signal) => this.process(job, token, signal),
+        {
+          connection: blockingConnection(connection),
+          prefix: layout.prefix,
+          // A partition runs one request at a time anyway (global concurrency 1).
+          concurrency: layout.isPartition(name) ? 1 : o.concurrency,
+          // BullMQ wakes no other worker when a job of a maxed queue ends, so idle nodes poll
+          // partitions every second (not every 5 s) to take over from a node that stopped.
+          ...(layout.isPartition(name) ? { drainDelay: 1 } : {}),
+          lockDuration: o.lockDurationMs,
+          stalledInterval: o.stalledIntervalMs,
+          maxStalledCount: o.maxStalledCount,
+          autorun: false,
+        },
+      );
+      worker.on('error', (error) => this.logger.error({ err: error }, `${this.label}: worker`));
+      this.workers.push(worker);
+    }
+    this.control = new QueueEvents(layout.control, {
+      connection: blockingConnection(connection),
+      prefix: layout.prefix,
+    });
+    this.control.on('error', (error) => this.logger.error({ err: error }, `${this.label}: events`));
+    const on = this.control.on.bind(this.control) as (
+      event: string,
+      listener: (args: Record<string, string | undefined>) => void,
+    ) => QueueEvents;
+    on(CANCEL_EVENT, (args) => this.onCancel(args['jobId'], args['message']));
+    this.control.waitUntilReady().then(
+      () => {
+        this.listeningSince = this.clock.now();
       },
+      () => undefined,
     );
-    this.worker.on('error', (error) =>
-      this.logger.error({ component: this.name, error }, 'worker'),
-    );
-    if (o.start ?? true) this.start();
+    this.readiness = this.prepare();
+    // Marked handled: a failure is reported by ready() and logged, never unhandled.
+    this.readiness.catch((error: unknown) => this.logger.error({ err: error }, `${this.label}`));
+    if (o.start) this.start();
   }
 
   /** Requests running on this node now. */
   get running(): number {
-    return this.inFlight;
+    return this.runs.size;
   }
 
-  /** Diagnostics: totals and one item per target (delay = time queued). */
+  /**
+   * Resolves once the node is connected and takes requests (its partition
+   * count checked against Redis, partitions set to global concurrency 1).
+   *
+   * @throws (rejects) ConfigError when `partitions` differs from the queue's
+   */
+  async ready(): Promise<void> {
+    await this.readiness;
+    await Promise.all([
+      ...this.workers.map((w) => w.waitUntilReady()),
+      this.control.waitUntilReady(),
+    ]);
+  }
+
+  /** Same as `stop()`: this node stops taking requests; running ones finish. */
+  pause(options?: { timeoutMs?: number }): Promise<boolean> {
+    return this.stop(options);
+  }
+
+  /** Same as `start()`. */
+  resume(): this {
+    return this.start();
+  }
+
+  /**
+   * Diagnostics: totals and one item per target, `target:<name>` (duration
+   * = run time, lateness = queue wait; detail counts by terminal state),
+   * plus the queue sizes last read from Redis.
+   */
   diagnostics(): ComponentDiagnostics {
     return {
       kind: this.kind,
       name: this.name,
       state: this.state,
-      stats: this.totals.snapshot(),
-      items: [...this.statsByTarget].map(([name, stats]) => ({ name, stats: stats.snapshot() })),
-      detail: { running: this.inFlight },
+      stats: this.stats.totals.stats.snapshot(),
+      items: this.stats.items(),
+      detail: {
+        ...this.stats.totals.detail(),
+        running: this.runs.size,
+        partitions: this.layout.partitions,
+        queueSizes: Object.fromEntries(this.sizes),
+      },
     };
   }
 
   protected onStart(): void {
-    this.totals.reset(this.clock.now());
-    if (this.worker.isPaused()) {
-      this.worker.resume().catch((error: unknown) => {
-        this.logger.warn({ component: this.name, error }, 'resume failed');
-      });
-    } else if (!this.worker.isRunning()) {
-      this.worker.run().catch((error: unknown) => {
-        this.logger.error({ component: this.name, error }, 'worker stopped');
-      });
-    }
+    this.stats.reset(this.clock.now());
+    this.readiness.then(
+      () => {
+        if (!this.isStarted()) return;
+        for (const worker of this.workers) {
+          if (worker.isPaused()) worker.resume();
+          else if (!worker.isRunning()) {
+            worker.run().catch((error: unknown) => {
+              this.logger.error({ err: error }, `${this.label}: worker stopped`);
+            });
+          }
+        }
+      },
+      () => undefined,
+    );
+    this.sizeTimer = this.scheduler.every(1_000, () => void this.readSizes());
   }
 
   protected onStop(): void {
-    this.worker.pause(true).catch((error: unknown) => {
-      this.logger.warn({ component: this.name, error }, 'pause failed');
-    });
+    this.sizeTimer?.cancel();
+    for (const worker of this.workers) {
+      worker.pause(true).catch((error: unknown) => {
+        this.logger.warn({ err: error }, `${this.label}: pause failed`);
+      });
+    }
   }
 
   protected async onKill(): Promise<void> {
-    for (const controller of this.controllers) {
-      controller.abort(new StoppedError(`${C} ${this.name}: killed`));
+    this.sizeTimer?.cancel();
+    for (const run of this.runs.values()) {
+      run.controller.abort(new StoppedError(`${this.label}: killed`));
     }
-    await this.worker.close();
+    await settledWithin(this.readiness, 1_000, this.clock, this.scheduler);
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.control.close();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.redis.disconnect();
   }
 
   protected whenIdle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.runs.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private statsOf(target: string): Stats {
-    let stats = this.statsByTarget.get(target);
-    if (stats === undefined) {
-      stats = new Stats();
-      stats.reset(this.clock.now());
-      this.statsByTarget.set(target, stats);
-    }
-    return stats;
+  private get label(): string {
+    return `${C} ${this.name}`;
   }
 
-  private async process(job: Job<ClusterJobData, ClusterJobResult>): Promise<ClusterJobResult> {
-    const target = job.name;
-    const handler = Object.hasOwn(this.handlers, target) ? this.handlers[target] : undefined;
-    if (handler === undefined) {
-      // A failed job, not a result: another node may know the target.
-      throw new KeyNotFoundError(target, `${C} ${this.name}: no handler named "${target}"`);
+  private async prepare(): Promise<void> {
+    await this.layout.checkPartitions(this.redis, C);
+    for (const name of this.layout.queues) {
+      if (this.layout.isPartition(name)) await this.queues.get(name)!.setGlobalConcurrency(1);
     }
-    const stats = this.statsOf(target);
-    const startedAt = this.clock.now();
-    stats.runStarted(job.timestamp, startedAt);
-    this.totals.runStarted(job.timestamp, startedAt);
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    this.inFlight++;
-    let result: ClusterJobResult;
+  }
+
+  private async readSizes(): Promise<void> {
     try {
-      const value = await (handler as (args: unknown, context: unknown) => unknown)(job.data.args, {
+      for (const [name, queue] of this.queues) {
+        const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+        this.sizes.set(
+          name,
+          Object.values(counts).reduce((a, b) => a + b, 0),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, `${this.label}: queue sizes`);
+    }
+  }
+
+  private onCancel(jobId: string | undefined, message: string | undefined): void {
+    if (jobId === undefined) return;
+    // Remembered even when not running here: the job may be about to start.
+    this.canceled.add(jobId);
+    if (this.canceled.size > CANCELS_KEPT) {
+      this.canceled.delete(this.canceled.values().next().value as string);
+    }
+    this.runs
+      .get(jobId)
+      ?.controller.abort(new AbortError(message ?? `${this.label}: request ${jobId} canceled`));
+  }
+
+  /**
+   * Whether request `id` was canceled: a cancel read from the control stream,
+   * or, when the stream cannot be trusted to hold it (`askRedis`), a tombstone.
+   */
+  private async isCanceled(id: string, askRedis: boolean): Promise<boolean> {
+    if (this.canceled.has(id)) return true;
+    if (!askRedis) return false;
+    return (await this.redis.exists(this.layout.tombstoneKey(id))) === 1;
+  }
+
+  private invoker(job: Job<ClusterJobData, ClusterJobResult>, signal: AbortSignal): () => unknown {
+    const target = job.name;
+    const { key, args, timeoutMs } = job.data;
+    const handler = Object.hasOwn(this.handlers, target) ? this.handlers[target] : undefined;
+    if (handler !== undefined) {
+      const context = {
         id: job.id ?? '',
-        key: job.data.key,
+        key,
         target,
         attempt: job.attemptsStarted,
-        signal: controller.signal,
+        upstream: job.data.upstream ?? [],
+        signal,
+      };
+      return () => (handler as (a: unknown, c: unknown) => unknown)(args, context);
+    }
+    const pool = this.pool;
+    if (pool === undefined) {
+      return () => {
+        throw new KeyNotFoundError(target, `${this.label}: no handler named "${target}"`);
+      };
+    }
+    const priority = job.priority === 0 ? undefined : 2 ** 20 - job.priority;
+    return () =>
+      pool.send(key, target, args, {
+        signal,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(priority === undefined ? {} : { priority }),
       });
-      result = { ok: true, value };
+  }
+
+  private async process(
+    job: Job<ClusterJobData, ClusterJobResult>,
+    token: string | undefined,
+    bullSignal: AbortSignal | undefined,
+  ): Promise<ClusterJobResult> {
+    const id = job.id ?? '';
+    const target = job.name;
+    const ready = job.opts.prevMillis ?? job.timestamp + (job.delay ?? 0);
+    const what = `${this.label}: request ${id} (target "${target}")`;
+    const controller = new AbortController();
+    this.runs.set(id, { controller });
+    const onBullAbort = (): void =>
+      controller.abort(new AbortError(`${what} was canceled by BullMQ`));
+    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
+    const stats = this.stats.of(target);
+    const startedAt = this.clock.now();
+    stats.started(ready, startedAt);
+    // Redelivered, or possibly canceled before this node listened: ask Redis too.
+    const askRedis =
+      job.attemptsStarted > 1 ||
+      !(startedAt - this.listeningSince >= LISTEN_GRACE_MS) ||
+      job.stalledCounter > 0;
+    let end: RunEnd;
+    try {
+      end = (await this.isCanceled(id, askRedis))
+        ? { kind: 'result', result: canceledResult(what, startedAt, this.clock.now()) }
+        : await runUntilAborted(
+            this.invoker(job, controller.signal),
+            controller,
+            job.data.timeoutMs ?? 0,
+            this.clock,
+            this.scheduler,
+            what,
+          );
+      // A cancel that came while the handler ran wins even if the handler ignored its signal.
+      if (end.kind === 'result' && end.result.ok && (await this.isCanceled(id, askRedis))) {
+        end = { kind: 'result', result: canceledResult(what, startedAt, this.clock.now()) };
+      }
     } catch (error) {
-      result = { ok: false, error: serializeError(error) };
+      // Redis failed around the run: report it as the run's failure rather than lose the job.
+      end = {
+        kind: 'result',
+        result: {
+          ok: false,
+          error: serializeError(error),
+          startedAt,
+          finishedAt: this.clock.now(),
+        },
+      };
     } finally {
-      this.controllers.delete(controller);
-      this.inFlight--;
+      bullSignal?.removeEventListener('abort', onBullAbort);
+      this.runs.delete(id);
     }
-    const durationMs = this.clock.now() - startedAt;
-    const error = result.ok ? undefined : result.error;
-    stats.runFinished(startedAt, durationMs, !result.ok, error);
-    this.totals.runFinished(startedAt, durationMs, !result.ok, error);
-    if (this.inFlight === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
+    if (end.kind === 'handback') stats.finished(undefined, startedAt, this.clock.now());
+    else {
+      const r = end.result;
+      const error = r.ok ? undefined : r.error;
+      stats.finished(
+        r.ok ? 'completed' : (r.state ?? 'failed'),
+        startedAt,
+        this.clock.now(),
+        error,
+      );
     }
+    this.wakeIdle();
+    if (end.kind === 'handback') {
+      // Killed: another node takes it (at-least-once). If this fails, the stall check does it.
+      await job.moveToWait(token).catch(() => undefined);
+      throw new WaitingError();
+    }
+    const result = { ...end.result, node: this.name };
+    if (result.ok && job.data.expireMs !== undefined) await this.storeValue(job, result);
     return result;
   }
+
+  /** The latest value of a periodic key, for clients that add it later (their first `get`). */
+  private async storeValue(
+    job: Job<ClusterJobData, ClusterJobResult>,
+    result: ClusterJobResult,
+  ): Promise<void> {
+    try {
+      const key = this.layout.valueKey(job.data.key);
+      await this.redis.set(key, JSON.stringify(result), 'PX', Math.max(1, job.data.expireMs ?? 1));
+    } catch (error) {
+      this.logger.warn({ err: error }, `${this.label}: could not store the value of a key`);
+    }
+  }
+
+  private wakeIdle(): void {
+    if (this.runs.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function canceledResult(what: string, startedAt: number, finishedAt: number): ClusterJobResult {
+  const error = serializeError(new AbortError(`${what} was canceled`));
+  return { ok: false, error, state: 'canceled', startedAt, finishedAt };
 }

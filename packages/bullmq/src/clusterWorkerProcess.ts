@@ -1,388 +1,397 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ComponentDiagnostics,
-  type ComponentOptions,
-  ConfigError,
-  checkDuration,
-  checkOptions,
   checkString,
-  deserializeError,
-  KeyNotFoundError,
   Lifecycle,
   type ScheduledTimer,
-  Stats,
   StoppedError,
-  TimeoutError,
 } from '@tickwork/core';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import type { KeyEntry } from '@tickwork/workers';
+import type { Observable } from 'rxjs';
 import type {
   ClusterArgsOf,
   ClusterHandlers,
-  ClusterJobData,
-  ClusterJobResult,
+  ClusterHandlerTypes,
   ClusterResultOf,
   ClusterTargetOf,
 } from './clusterRequest.js';
+import { type BookDeps, ClusterRequestBook } from './clusterRequestBook.js';
+import { ClusterRequestHandle } from './clusterRequestHandle.js';
+import type { ClusterRequestInfo } from './clusterRequestInfo.js';
+import { ClusterRequestIntake } from './clusterRequestIntake.js';
+import type { ClusterLayout } from './clusterRequestLayout.js';
 import {
-  blockingConnection,
-  checkConnection,
-  type RedisConnectionOptions,
-} from './redisConnection.js';
+  type ClusterAddOptions,
+  type ClusterCommandOptions,
+  type ClusterSendOptions,
+  parseAddOptions,
+  parseCommandOptions,
+  parseSendOptions,
+  parseWaitOptions,
+} from './clusterRequestOptions.js';
+import { ClusterRequestRedis } from './clusterRequestRedis.js';
+import { ClusterWorkerKeys } from './clusterWorkerKeys.js';
+import {
+  type ClusterWorkerProcessOptions,
+  parseClientOptions,
+} from './clusterWorkerProcessOptions.js';
+import { settledWithin } from './clusterWorkerRun.js';
 
-/** Options of {@link ClusterWorkerProcess}. */
-export interface ClusterWorkerProcessOptions extends ComponentOptions {
-  /** How to reach Redis (ioredis options). Required. */
-  connection: RedisConnectionOptions;
-  /** Queue name shared with the `ClusterWorkerNode`s. @defaultValue `'tickwork-requests'` */
-  queueName?: string;
-  /** BullMQ key prefix in Redis. @defaultValue `'bull'` (BullMQ's) */
-  prefix?: string;
-  /** Default limit on a request, ms from the call, 0 for none. @defaultValue 0 */
-  timeoutMs?: number;
-  /**
-   * How long finished jobs stay in Redis, ms: long enough for a caller that
-   * missed the `QueueEvents` event to read the result, and for a retried
-   * request id to find the first outcome instead of running again.
-   * @defaultValue 600000 (10 min)
-   */
-  keepFinishedMs?: number;
-  /**
-   * Period of the fallback read of the state of requests still waiting, ms:
-   * a result whose event was missed (reconnect, a job finished before the
-   * event stream was read) is found by then. @defaultValue 1000
-   */
-  resultCheckMs?: number;
-}
-
-/** Options of {@link ClusterWorkerProcess.send} and {@link ClusterWorkerProcess.command}. */
-export interface ClusterSendOptions {
-  /**
-   * Request id, used as the BullMQ job id: sending the same id again (a retry
-   * after a crash or a timeout) does not run the job again while it is kept,
-   * and settles with its outcome. Must not contain `:`.
-   * @defaultValue a random UUID
-   */
-  requestId?: string;
-  /** Limit on this request, ms from the call, 0 for none. @defaultValue the client's `timeoutMs` */
-  timeoutMs?: number;
-}
+// Kept for the first slice's import paths; the types live in their own files.
+export type { ClusterSendOptions } from './clusterRequestOptions.js';
+export type { ClusterWorkerProcessOptions } from './clusterWorkerProcessOptions.js';
 
 const C = 'ClusterWorkerProcess';
 
-/** @internal validates a request queue name (shared with ClusterWorkerNode) */
-export function clusterQueueName(component: string, value: unknown): string {
-  const name = checkString(component, 'options.queueName', value ?? 'tickwork-requests');
-  if (name === '' || name.includes(':')) {
-    throw new ConfigError(
-      `${component}: options.queueName must be non-empty without ":" (got ${JSON.stringify(name)})`,
-      'options.queueName',
-    );
-  }
-  return name;
-}
-
-interface Pending {
-  readonly promise: Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  /** Whether the job is known to be in Redis (its add resolved). */
-  added: boolean;
-  /** When it was sent, epoch ms. */
-  readonly sentAt: number;
-  timer: ScheduledTimer | undefined;
-}
-
 /**
- * The `send` / `command` side of `WorkerProcess` over a BullMQ queue: each
- * request is a job whose id is the request id, run by whichever
- * `ClusterWorkerNode` takes it. Results come back through `QueueEvents`,
- * with a periodic read of the job's state as a fallback for missed events,
- * so every request settles exactly once on this client.
+ * `WorkerProcess` across machines: the same `send` / `command` / `add` API,
+ * each request a BullMQ job (the request id is the job id) run by whichever
+ * {@link ClusterWorkerNode} takes it. Results come back through `QueueEvents`
+ * with a periodic read of the job as a fallback, so every request settles
+ * exactly once on the client that sent it. Priorities, groups, `after`,
+ * `dedupe`, cancel (queued: removed; running: aborted on its node), per-key
+ * ordering (`partitions`) and periodic keys work cluster-wide.
  *
  * Delivery is at-least-once: a node dying mid-run makes BullMQ run the job
- * again elsewhere after stall detection (the handler sees `attempt > 1`).
+ * again elsewhere after stall detection (the handler sees `attempt > 1` and
+ * the same `ctx.id`).
+ *
+ * @typeParam H - the handler map of the nodes (`typeof handlers`, or of the executor of their
+ *   pool), for typed targets, args and results
  *
  * @example
  * ```ts
  * const client = new ClusterWorkerProcess<typeof handlers>({ connection: { port: 6379 } });
- * const peak = await client.send('wave/1', 'peak', samples); // number
+ * const peak = await client.send('wave/1', 'peak', samples, { priority: 'high' });
+ * client.add('sys/tg/1/temperature', 'read', { attr: 'temperature' }, { periodMs: 1_000 });
+ * client.get('sys/tg/1/temperature'); // latest value; ExpiredError when older than 4 s
  * ```
  */
-export class ClusterWorkerProcess<H extends ClusterHandlers = ClusterHandlers> extends Lifecycle {
-  private readonly queue: Queue<ClusterJobData, ClusterJobResult>;
-  private readonly events: QueueEvents;
-  private readonly timeoutMs: number;
-  private readonly keepFinishedMs: number;
+export class ClusterWorkerProcess<
+  H extends ClusterHandlerTypes = ClusterHandlers,
+> extends Lifecycle {
+  private readonly book: ClusterRequestBook;
+  private readonly intake: ClusterRequestIntake;
+  private readonly keys: ClusterWorkerKeys;
+  private readonly r: ClusterRequestRedis;
+  private readonly layout: ClusterLayout;
   private readonly resultCheckMs: number;
-  private readonly pending = new Map<string, Pending>();
-  /** Round trips: duration is from the call to the settlement. */
-  private readonly totals = new Stats();
-  private readonly eventsReady: Promise<unknown>;
+  private readonly timeoutMs: number;
   private checkTimer: ScheduledTimer | undefined;
-  private checking = false;
-  private idleWaiters: (() => void)[] = [];
 
   /**
    * @param options - see {@link ClusterWorkerProcessOptions}
    * @throws ConfigError for a bad option
    */
   constructor(options: ClusterWorkerProcessOptions) {
-    const o = checkOptions(C, 'options', options);
-    const connection = checkConnection(C, o.connection);
-    const queueName = clusterQueueName(C, o.queueName);
+    const o = parseClientOptions(C, options);
     super(C, options);
-    this.timeoutMs = checkDuration(C, 'options.timeoutMs', o.timeoutMs ?? 0);
-    this.keepFinishedMs = checkDuration(C, 'options.keepFinishedMs', o.keepFinishedMs ?? 600_000, {
-      min: 1_000,
-    });
-    this.resultCheckMs = checkDuration(C, 'options.resultCheckMs', o.resultCheckMs ?? 1_000, {
-      min: 10,
-    });
-    const prefix = o.prefix === undefined ? undefined : checkString(C, 'options.prefix', o.prefix);
-    this.queue = new Queue<ClusterJobData, ClusterJobResult>(queueName, {
-      connection: { ...connection },
-      prefix,
-    });
-    this.events = new QueueEvents(queueName, {
-      connection: blockingConnection(connection),
-      prefix,
-    });
-    this.queue.on('error', (error) => this.logger.error({ component: this.name, error }, 'queue'));
-    this.events.on('error', (error) =>
-      this.logger.error({ component: this.name, error }, 'events'),
+    const { layout, keepFinishedMs } = o;
+    this.layout = layout;
+    this.timeoutMs = o.timeoutMs;
+    this.resultCheckMs = o.resultCheckMs;
+    this.r = new ClusterRequestRedis(
+      this.label,
+      C,
+      layout,
+      o.connection,
+      {
+        onPeriodic: (jobId, outcome) => this.keys.ran(jobId, outcome),
+        onStopGroup: (group, message) => this.book.stopHeld(group, message),
+      },
+      this.logger,
+      this.clock,
+      this.scheduler,
     );
-    this.events.on('completed', ({ jobId, returnvalue }) =>
-      this.settle(jobId, returnvalue as unknown as ClusterJobResult),
+    const deps: BookDeps = {
+      label: this.label,
+      layout,
+      tracker: this.r.tracker,
+      store: this.r.store,
+      cancel: this.r.cancelContext(layout, keepFinishedMs),
+      queues: this.r.queues,
+      ready: this.r.ready,
+      clock: this.clock,
+      scheduler: this.scheduler,
+      logger: this.logger,
+      timeoutMs: o.timeoutMs,
+      keepFinishedMs,
+      keepSettled: o.keepSettled,
+      accepting: () => this.isStarted(),
+    };
+    this.book = new ClusterRequestBook(deps);
+    this.intake = new ClusterRequestIntake(this.book, deps);
+    this.keys = new ClusterWorkerKeys(
+      this.label,
+      layout,
+      this.r.queues.get(layout.base)!,
+      this.r.redis,
+      this.logger,
+      this.clock,
+      keepFinishedMs,
     );
-    this.events.on('failed', ({ jobId, failedReason }) => this.fail(jobId, failedReason));
-    // Never rejects: a connection error is retried by ioredis, and the fallback read covers the gap.
-    this.eventsReady = this.events.waitUntilReady().catch(() => undefined);
     this.start();
   }
 
-  /** Requests sent and not settled yet. */
+  /** Requests sent and not settled yet (waiting, queued or running). */
   get inFlight(): number {
-    return this.pending.size;
+    return this.book.unsettledCount;
+  }
+
+  /** Same as {@link ClusterWorkerProcess.inFlight}, as `WorkerProcess` names it. */
+  get pending(): number {
+    return this.book.unsettledCount;
   }
 
   /**
-   * Sends a request for `target` with `args` and resolves with the handler's
-   * result (or rejects with its error, class and code kept).
+   * Sends `target(args)` for `key` and returns at once a handle carrying the
+   * request id; awaiting it gives the handler's result (or its error, class
+   * and code kept). The callback (4th argument, or `options.callback`) fires
+   * exactly once.
    *
-   * @throws (rejects) TimeoutError past `timeoutMs`; StoppedError when
-   *   stopped or killed; ConfigError for bad arguments
+   * @throws ConfigError on a bad key, target or option (synchronously). The
+   *   handle rejects with StoppedError when the client is stopped or killed,
+   *   and with the ConfigError of a partition mismatch.
    */
   send<T extends ClusterTargetOf<H>>(
     key: string,
     target: T,
-    args: ClusterArgsOf<H[T]>,
-    options: ClusterSendOptions = {},
-  ): Promise<ClusterResultOf<H[T]>> {
+    args?: ClusterArgsOf<H[T]>,
+    callbackOrOptions?:
+      | ((error: Error | null, result?: ClusterResultOf<H[T]>) => void)
+      | ClusterSendOptions<ClusterResultOf<H[T]>>,
+  ): ClusterRequestHandle<ClusterResultOf<H[T]>> {
+    checkString(C, 'key', key);
+    checkString(C, 'target', target);
+    const o = parseSendOptions(callbackOrOptions);
+    return new ClusterRequestHandle(this.intake.send(key, target, args, o), this);
+  }
+
+  /**
+   * Runs `target(args)` (key `''`) once every request this client sent
+   * before it has settled, ahead of every queued request (no BullMQ
+   * priority: BullMQ serves those first), and resolves with its result.
+   * `timeoutMs` bounds the whole call, wait included.
+   *
+   * @throws ConfigError on a bad target or option
+   */
+  command<T extends ClusterTargetOf<H>>(
+    target: T,
+    args?: ClusterArgsOf<H[T]>,
+    options?: ClusterCommandOptions<ClusterResultOf<H[T]>>,
+  ): ClusterRequestHandle<ClusterResultOf<H[T]>> {
+    checkString(C, 'target', target);
+    const o = parseCommandOptions(options);
+    const limit = o.timeoutMs ?? this.timeoutMs;
+    return new ClusterRequestHandle(this.intake.command(target, args, o, limit), this);
+  }
+
+  /**
+   * Cancels request `id` (sent by any client): a waiting or queued one is
+   * removed from Redis, a running one is aborted on its node (`ctx.signal`),
+   * and it ends `canceled` with `AbortError`. A request of this client
+   * settles at once; the returned promise resolves once Redis is updated,
+   * with false when the id is unknown or already finished. Canceling a
+   * `dedupe` joiner only detaches it.
+   */
+  cancel(id: string): Promise<boolean> {
     try {
-      checkString(C, 'key', key);
+      checkString(C, 'id', id);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.request(key, target, args, options) as Promise<ClusterResultOf<H[T]>>;
+    return this.book.cancel(id);
   }
 
-  /** A `send` without a key (the handler sees `key === ''`). */
-  command<T extends ClusterTargetOf<H>>(
+  /**
+   * Cancels every unfinished request of `group` cluster-wide: this client's
+   * (held ones included), and every queued or running job of the group in
+   * Redis (found by reading the queues: O(queued jobs)); other clients
+   * cancel the requests of the group they hold for `after`. Resolves with
+   * how many requests were canceled.
+   */
+  stopGroup(group: string): Promise<number> {
+    try {
+      checkString(C, 'group', group);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.book.stopGroup(group);
+  }
+
+  /**
+   * Resolves once every listed request (sent by any client) has settled,
+   * with their {@link ClusterRequestInfo}s in the same order. Rejects with
+   * `KeyNotFoundError` for an id neither this client nor Redis knows, and
+   * with `TimeoutError` when `timeoutMs` passes first.
+   */
+  waitCompleted(id: string, options?: { timeoutMs?: number }): Promise<ClusterRequestInfo>;
+  waitCompleted(
+    ids: readonly string[],
+    options?: { timeoutMs?: number },
+  ): Promise<ClusterRequestInfo[]>;
+  waitCompleted(
+    ids: string | readonly string[],
+    options?: { timeoutMs?: number },
+  ): Promise<ClusterRequestInfo | ClusterRequestInfo[]> {
+    const single = !Array.isArray(ids);
+    let list: string[];
+    let timeoutMs: number;
+    try {
+      timeoutMs = parseWaitOptions(options);
+      const raw: readonly unknown[] = single ? [ids] : (ids as readonly unknown[]);
+      list = raw.map((id, i) => checkString(C, single ? 'id' : `ids[${i}]`, id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const all = this.book.waitCompleted(list, timeoutMs);
+    return single ? all.then((infos) => infos[0]!) : all;
+  }
+
+  /**
+   * The request `id` (sent by any client) as Redis and this client know it:
+   * state, times, node, result or error. Undefined when unknown (never
+   * sent, or forgotten after `keepFinishedMs`).
+   */
+  info(id: string): Promise<ClusterRequestInfo | undefined> {
+    try {
+      checkString(C, 'id', id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.book.info(id);
+  }
+
+  /**
+   * Refreshes `key` every `periodMs` in the cluster: a BullMQ job scheduler
+   * (`every: periodMs`, id = the key) whose slot jobs any node runs. Its
+   * latest value is cached here ({@link ClusterWorkerProcess.get}, `watch`),
+   * fed by the `completed` events and, at first, by the value the last node
+   * stored in Redis. Adding a key again (here or on another client) replaces
+   * target, args and period for everyone.
+   *
+   * @throws ConfigError on bad input; StoppedError after `kill()`
+   */
+  add<T extends ClusterTargetOf<H>>(
+    key: string,
     target: T,
     args: ClusterArgsOf<H[T]>,
-    options: ClusterSendOptions = {},
-  ): Promise<ClusterResultOf<H[T]>> {
-    return this.request('', target, args, options) as Promise<ClusterResultOf<H[T]>>;
+    options: ClusterAddOptions<ClusterResultOf<H[T]>>,
+  ): void {
+    checkString(C, 'key', key);
+    checkString(C, 'target', target);
+    const o = parseAddOptions(options);
+    if (!this.isAlive()) throw new StoppedError(`${this.label}: add() after kill()`);
+    this.keys.add(key, target, args, o, o.timeoutMs ?? this.timeoutMs, this.r.ready);
   }
 
-  /** Diagnostics: requests waiting for their result. */
+  /**
+   * Stops refreshing `key` cluster-wide (its scheduler is removed from
+   * Redis) and drops its value here. Returns false when it was not added on
+   * this client.
+   */
+  remove(key: string): boolean {
+    checkString(C, 'key', key);
+    return this.keys.remove(key);
+  }
+
+  /**
+   * The cached value of an added key.
+   *
+   * @throws KeyNotFoundError for a key not added here (or removed) or without
+   *   a value yet; ExpiredError when older than `expireMs` (unless `allowStale`)
+   */
+  get(key: string, options: { allowStale?: boolean } = {}): unknown {
+    checkString(C, 'key', key);
+    return this.keys.get(key).get(this.clock.now(), options.allowStale === true);
+  }
+
+  /** The full cache entry of an added key (value, times, staleness, last error). */
+  entry(key: string): KeyEntry {
+    checkString(C, 'key', key);
+    return this.keys.get(key).entry(this.clock.now());
+  }
+
+  /** The entries of an added key as it changes, the current one first; completes on `remove` or `kill`. */
+  watch(key: string): Observable<KeyEntry> {
+    checkString(C, 'key', key);
+    return this.keys.get(key).watch(() => this.clock.now());
+  }
+
+  /** Resolves once the schedulers of `add` / `remove` so far are in Redis (failures are logged). */
+  synced(): Promise<void> {
+    return this.keys.synced();
+  }
+
+  /**
+   * Drains and ends: new sends are refused (`StoppedError`), requests in
+   * flight settle (within `timeoutMs`, default 30 s), then the client is
+   * killed. Resolves whether it drained.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    const drained = await this.stop(options);
+    await this.kill();
+    return drained;
+  }
+
+  /**
+   * Diagnostics of this client's requests: totals and one item per target,
+   * `target:<name>` (`duration` is the run time on the node, `lateness` the
+   * queue wait; detail counts by terminal state, queued and running), one
+   * per periodic key, `key:<name>`, and the queue sizes last read from Redis.
+   */
   diagnostics(): ComponentDiagnostics {
+    const now = this.clock.now();
+    this.book.stats.setLoad(
+      this.book.unsettledList().map((e) => ({ target: e.target, running: e.state === 'running' })),
+    );
     return {
       kind: this.kind,
       name: this.name,
       state: this.state,
-      stats: this.totals.snapshot(),
-      detail: { inFlight: this.pending.size, queue: this.queue.name },
+      stats: this.book.stats.totals.stats.snapshot(),
+      items: [...this.book.stats.items(), ...this.keys.items(now)],
+      detail: {
+        ...this.book.stats.totals.detail(),
+        inFlight: this.book.unsettledCount,
+        watching: this.r.tracker.size,
+        partitions: this.layout.partitions,
+        queueSizes: Object.fromEntries(this.r.sizes),
+      },
     };
   }
 
   protected onStart(): void {
-    this.totals.reset(this.clock.now());
-    this.checkTimer = this.scheduler.every(this.resultCheckMs, () => {
-      void this.checkPending();
-    });
+    const now = this.clock.now();
+    this.book.stats.reset(now);
+    this.keys.resetStats(now);
+    this.armCheck();
   }
 
   protected onStop(): void {
-    this.checkTimer?.cancel();
-    this.checkTimer = undefined;
-    // Results of requests in flight still come through events; keep the fallback until idle.
-    if (this.pending.size > 0) {
-      this.checkTimer = this.scheduler.every(this.resultCheckMs, () => {
-        void this.checkPending();
-      });
-    }
+    // Results of requests in flight still come through events; keep the fallback until killed.
   }
 
   protected async onKill(): Promise<void> {
     this.checkTimer?.cancel();
-    for (const id of [...this.pending.keys()]) {
-      this.finish(
-        id,
-        undefined,
-        new StoppedError(`${C} ${this.name}: killed before a result came`),
-      );
-    }
-    await this.eventsReady;
-    await this.events.close();
-    await this.queue.close();
+    this.book.killAll(new StoppedError(`${this.label}: killed before a result came`));
+    this.keys.disposeAll();
+    await settledWithin(this.keys.synced(), 1_000, this.clock, this.scheduler);
+    await this.r.close();
   }
 
   protected whenIdle(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.book.whenIdle();
   }
 
-  private request(
-    key: string,
-    target: string,
-    args: unknown,
-    options: ClusterSendOptions,
-  ): Promise<unknown> {
-    try {
-      if (!this.isStarted()) {
-        throw new StoppedError(`${C} ${this.name}: send() while ${this.state}`);
-      }
-      checkString(C, 'target', target);
-      const o = checkOptions(C, 'options', options);
-      const id =
-        o.requestId === undefined ? randomUUID() : checkString(C, 'options.requestId', o.requestId);
-      if (id === '' || id.includes(':') || /^\d+$/.test(id)) {
-        throw new ConfigError(
-          `${C}: options.requestId must be non-empty, not all digits and without ":" (got ${JSON.stringify(id)})`,
-          'options.requestId',
-        );
-      }
-      const timeoutMs = checkDuration(C, 'options.timeoutMs', o.timeoutMs ?? this.timeoutMs);
-      const same = this.pending.get(id);
-      if (same !== undefined) return same.promise;
-      let resolve!: (value: unknown) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<unknown>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      const sentAt = this.clock.now();
-      const entry: Pending = { promise, resolve, reject, added: false, sentAt, timer: undefined };
-      this.totals.runStarted(sentAt, sentAt);
-      if (timeoutMs > 0) {
-        entry.timer = this.scheduler.at(this.clock.now() + timeoutMs, () =>
-          this.finish(
-            id,
-            undefined,
-            new TimeoutError(`${C} ${this.name}: request ${id} (${target}) timed out`, timeoutMs),
-          ),
-        );
-      }
-      this.pending.set(id, entry);
-      void this.add(id, key, target, args, entry);
-      return promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  private get label(): string {
+    return `${C} ${this.name}`;
   }
 
-  private async add(
-    id: string,
-    key: string,
-    target: string,
-    args: unknown,
-    entry: Pending,
-  ): Promise<void> {
-    const age = Math.ceil(this.keepFinishedMs / 1000);
-    try {
-      // Listening before adding: an event for this job is not missed for lack of a reader.
-      await this.eventsReady;
-      await this.queue.add(
-        target,
-        { key, args },
-        { jobId: id, removeOnComplete: { age }, removeOnFail: { age } },
-      );
-      entry.added = true;
-      // The job may have existed already (a retried id) and be finished: no event will come.
-      await this.read(id);
-    } catch (error) {
-      this.finish(id, undefined, error);
-    }
-  }
-
-  /** The fallback: settles the request from the job's stored state if it finished. */
-  private async read(id: string): Promise<void> {
-    if (!this.pending.has(id)) return;
-    const job = await Job.fromId<ClusterJobData, ClusterJobResult>(this.queue, id);
-    if (job === undefined) {
-      this.finish(
-        id,
-        undefined,
-        new KeyNotFoundError(
-          id,
-          `${C} ${this.name}: job ${id} is gone from Redis before its result was read`,
-        ),
-      );
-      return;
-    }
-    if (job.finishedOn === undefined) return;
-    if (job.failedReason !== undefined && job.failedReason !== '' && job.returnvalue == null) {
-      this.fail(id, job.failedReason);
-    } else {
-      this.settle(id, job.returnvalue);
-    }
-  }
-
-  private async checkPending(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
-    try {
-      for (const [id, entry] of this.pending) {
-        if (entry.added) await this.read(id);
-      }
-    } catch (error) {
-      this.logger.warn({ component: this.name, error }, 'result check failed');
-    } finally {
-      this.checking = false;
-    }
-  }
-
-  private settle(id: string, result: ClusterJobResult | null | undefined): void {
-    if (!this.pending.has(id)) return;
-    if (result == null || typeof result !== 'object') {
-      this.finish(id, undefined, new Error(`${C} ${this.name}: job ${id} returned no result`));
-    } else if (result.ok) {
-      this.finish(id, result.value, undefined);
-    } else {
-      this.finish(id, undefined, deserializeError(result.error));
-    }
-  }
-
-  private fail(id: string, reason: string): void {
-    if (!this.pending.has(id)) return;
-    this.finish(id, undefined, new Error(`${C} ${this.name}: job ${id} failed: ${reason}`));
-  }
-
-  /** Settles a request exactly once. */
-  private finish(id: string, value: unknown, error: unknown): void {
-    const entry = this.pending.get(id);
-    if (entry === undefined) return;
-    this.pending.delete(id);
-    entry.timer?.cancel();
-    const durationMs = this.clock.now() - entry.sentAt;
-    this.totals.runFinished(entry.sentAt, durationMs, error !== undefined, error);
-    if (error === undefined) entry.resolve(value);
-    else entry.reject(error);
-    if (this.pending.size === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+  private armCheck(): void {
+    if (this.checkTimer !== undefined) return;
+    this.checkTimer = this.scheduler.every(this.resultCheckMs, () => {
+      void this.r.tracker.check();
+      void this.r.readSizes();
+    });
   }
 }

@@ -21,11 +21,20 @@ export type {
   ClusterHandler,
   ClusterHandlerContext,
   ClusterHandlers,
+  ClusterHandlerTypes,
   ClusterResultOf,
   ClusterTargetOf,
 } from './clusterRequest.js';
-export type { ClusterWorkerNodeOptions } from './clusterWorkerNode.js';
+export { ClusterRequestHandle } from './clusterRequestHandle.js';
+export type { ClusterRequestInfo } from './clusterRequestInfo.js';
+export type {
+  ClusterAddOptions,
+  ClusterCommandOptions,
+  ClusterSendOptions,
+} from './clusterRequestOptions.js';
 export { ClusterWorkerNode } from './clusterWorkerNode.js';
-export type { ClusterSendOptions, ClusterWorkerProcessOptions } from './clusterWorkerProcess.js';
+export type { ClusterWorkerNodeOptions } from './clusterWorkerNodeOptions.js';
 export { ClusterWorkerProcess } from './clusterWorkerProcess.js';
+export type { ClusterWorkerProcessOptions } from './clusterWorkerProcessOptions.js';
+export type { ClusterWorkerPool } from './clusterWorkerRun.js';
 export type { RedisConnectionOptions } from './redisConnection.js';

@@ -1,0 +1,118 @@
+import {
+  AbortError,
+  type Clock,
+  type Scheduler,
+  StoppedError,
+  serializeError,
+  TimeoutError,
+} from '@tickwork/core';
+import type { ClusterJobResult } from './clusterRequest.js';
+
+/**
+ * The pool a `ClusterWorkerNode` can run handlers in: a `@tickwork/workers`
+ * `WorkerProcess` (or anything with the same `send`). The node calls
+ * `pool.send(key, target, args, { signal, timeoutMs, priority })`.
+ */
+export interface ClusterWorkerPool {
+  /** Runs `target(args)` for `key` and resolves with its result (rejects with its error). */
+  send(
+    key: string,
+    target: string,
+    args: unknown,
+    options: { signal?: AbortSignal; timeoutMs?: number; priority?: number },
+  ): PromiseLike<unknown>;
+}
+
+/** @internal how a run ended on the node */
+export type RunEnd =
+  | { readonly kind: 'result'; readonly result: ClusterJobResult }
+  /** The node was killed: give the job back to the queue for another node. */
+  | { readonly kind: 'handback' };
+
+/**
+ * @internal runs `invoke` until it settles or `controller` aborts, whichever
+ * comes first: an async handler that ignores its signal is let go at the
+ * abort (its result is dropped), as `WorkerProcess` does. `timeoutMs` (0:
+ * none) aborts it with a `TimeoutError` from now.
+ */
+export async function runUntilAborted(
+  invoke: () => unknown,
+  controller: AbortController,
+  timeoutMs: number,
+  clock: Clock,
+  scheduler: Scheduler,
+  what: string,
+): Promise<RunEnd> {
+  const startedAt = clock.now();
+  const timer =
+    timeoutMs > 0
+      ? scheduler.at(startedAt + timeoutMs, () =>
+          controller.abort(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, timeoutMs)),
+        )
+      : undefined;
+  const signal = controller.signal;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<{ aborted: true }>((resolve) => {
+    onAbort = () => resolve({ aborted: true });
+    // Aborted before the run (killed or canceled while the node checked Redis): never start it.
+    if (signal.aborted) resolve({ aborted: true });
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const ran = signal.aborted
+    ? aborted
+    : new Promise<unknown>((resolve) => resolve(invoke())).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+  try {
+    const first = await Promise.race([ran, aborted]);
+    const finishedAt = clock.now();
+    // An abort wins even when the handler settled in the same turn (it may have thrown because of it).
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      if (reason instanceof StoppedError) return { kind: 'handback' };
+      const state = reason instanceof TimeoutError ? 'timed-out' : 'canceled';
+      const error = reason instanceof Error ? reason : new AbortError(`${what} was canceled`);
+      return {
+        kind: 'result',
+        result: { ok: false, error: serializeError(error), state, startedAt, finishedAt },
+      };
+    }
+    if ('ok' in first && first.ok) {
+      return { kind: 'result', result: { ok: true, value: first.value, startedAt, finishedAt } };
+    }
+    const error = 'error' in first ? first.error : undefined;
+    return {
+      kind: 'result',
+      result: { ok: false, error: serializeError(error), startedAt, finishedAt },
+    };
+  } finally {
+    timer?.cancel();
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * @internal resolves once `work` settles or `ms` passed, whichever is first:
+ * `kill()` waits a little for work in progress with Redis, never for ever.
+ */
+export function settledWithin(
+  work: Promise<unknown>,
+  ms: number,
+  clock: Clock,
+  scheduler: Scheduler,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = scheduler.at(clock.now() + ms, () => resolve());
+    work.then(
+      () => {
+        timer.cancel();
+        resolve();
+      },
+      () => {
+        timer.cancel();
+        resolve();
+      },
+    );
+  });
+}
