@@ -1,6 +1,7 @@
 /**
- * `@tickwork/bullmq`: tickwork across machines on BullMQ + Redis. This first
- * slice gives cluster-wide cron (`ClusterCronTab`).
+ * `@tickwork/bullmq`: tickwork across machines on BullMQ + Redis: cluster-wide
+ * cron (`ClusterCronTab`), `WorkerProcess` over queues (`ClusterWorkerProcess`,
+ * `ClusterWorkerNode`) and polling spread by shard leases (`ClusterThreadDict`).
  *
  * @packageDocumentation
  * @module @tickwork/bullmq
@@ -32,9 +33,18 @@ export type {
   ClusterCommandOptions,
   ClusterSendOptions,
 } from './clusterRequestOptions.js';
+export { ClusterThreadDict } from './clusterThreadDict.js';
+export type { ClusterThreadDictOptions } from './clusterThreadDictOptions.js';
+export type {
+  ClusterAppendOptions,
+  ClusterEntry,
+  ClusterGetOptions,
+  ShardLeaseInfo,
+} from './clusterThreadDictTypes.js';
 export { ClusterWorkerNode } from './clusterWorkerNode.js';
 export type { ClusterWorkerNodeOptions } from './clusterWorkerNodeOptions.js';
 export { ClusterWorkerProcess } from './clusterWorkerProcess.js';
 export type { ClusterWorkerProcessOptions } from './clusterWorkerProcessOptions.js';
 export type { ClusterWorkerPool } from './clusterWorkerRun.js';
 export type { RedisConnectionOptions } from './redisConnection.js';
+export { shardOf } from './shardOf.js';
