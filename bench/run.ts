@@ -1,7 +1,7 @@
 /**
  * `pnpm bench [--quick] [name...]`: runs the benchmarks side by side with
  * their baselines, prints markdown tables and writes JSON to bench/results/.
- * Names: scheduler, polling, workers, crontab (default: all that exist).
+ * Names: scheduler, polling, workers, crontab, bullmq (default: all that exist).
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['scheduler', 'polling', 'workers', 'crontab'];
+const all = ['scheduler', 'polling', 'workers', 'crontab', 'bullmq'];
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const unknown = asked.filter((a) => !all.includes(a));
 if (unknown.length > 0) {
