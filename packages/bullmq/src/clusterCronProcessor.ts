@@ -7,6 +7,7 @@ import {
 } from '@tickwork/core';
 import type { CronRun, CronTrigger } from '@tickwork/crontab';
 import { type Job, WaitingError, Worker } from 'bullmq';
+import { closeWithin } from './closeWithin.js';
 import type { ClusterCronJobState } from './clusterCronJob.js';
 import { nextSlotOf, passedSlots } from './clusterCronJobState.js';
 import type { ClusterCronTabSettings } from './clusterCronOptions.js';
@@ -76,7 +77,7 @@ export class ClusterCronProcessor {
 
   /** Closes the worker once its running jobs settled. */
   async close(): Promise<void> {
-    await this.worker?.close();
+    await closeWithin([this.worker], this.host.scheduler);
   }
 
   /** Resolves once no job is in flight. */

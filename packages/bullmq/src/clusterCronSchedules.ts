@@ -1,4 +1,6 @@
+import type { Scheduler } from '@tickwork/core';
 import { type Job, Queue } from 'bullmq';
+import { closeWithin } from './closeWithin.js';
 import type { ClusterCronJobState, ClusterSchedule } from './clusterCronJob.js';
 import type { ManualJobData } from './clusterCronRun.js';
 import type { RedisConnectionOptions } from './redisConnection.js';
@@ -96,9 +98,9 @@ export class ClusterCronSchedules {
     return this.queue.getJob(id);
   }
 
-  /** Closes the queue's connection. */
-  close(): Promise<void> {
-    return this.queue.close();
+  /** Closes the queue's connection (dropped if Redis does not answer in time). */
+  close(scheduler: Scheduler): Promise<void> {
+    return closeWithin([this.queue], scheduler);
   }
 
   private async upsert(job: ClusterCronJobState): Promise<void> {

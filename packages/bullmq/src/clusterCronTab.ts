@@ -10,6 +10,7 @@ import {
 } from '@tickwork/core';
 import { type CronRun, type CrontabEntry, parseCrontab, previousRuns } from '@tickwork/crontab';
 import { type Observable, Subject } from 'rxjs';
+import { CLOSE_WITHIN_MS } from './closeWithin.js';
 import { type ClusterCrontabBindings, prepareEntries } from './clusterCronFile.js';
 import type {
   ClusterCronJobInfo,
@@ -30,6 +31,7 @@ import { ClusterCronReconciler } from './clusterCronReconciler.js';
 import { ClusterCronSchedules } from './clusterCronSchedules.js';
 import { ClusterCronState } from './clusterCronState.js';
 import { ClusterCronTriggers } from './clusterCronTrigger.js';
+import { settledWithin } from './clusterWorkerRun.js';
 
 const C = 'ClusterCronTab';
 
@@ -375,11 +377,14 @@ export class ClusterCronTab extends Lifecycle {
       for (const controller of job.controllers) controller.abort(killed);
     }
     this.triggers.rejectAll(killed);
-    await Promise.all([...this.jobsByName.values()].map((job) => job.synced));
-    await Promise.allSettled([...this.pending]);
+    // Bounded: with Redis unreachable these would wait for it to come back.
+    const within = (work: Promise<unknown>): Promise<void> =>
+      settledWithin(work, CLOSE_WITHIN_MS, this.clock, this.scheduler);
+    await within(Promise.all([...this.jobsByName.values()].map((job) => job.synced)));
+    await within(Promise.allSettled([...this.pending]));
     await this.processor.close();
-    await this.reconciler.check();
-    await this.bull.close();
+    await within(this.reconciler.check());
+    await this.bull.close(this.scheduler);
     await this.store.close();
     this.runSubject.complete();
   }

@@ -1,6 +1,7 @@
 import type { Clock, Logger, Scheduler } from '@tickwork/core';
 import { Queue, QueueEventsProducer } from 'bullmq';
 import { Redis } from 'ioredis';
+import { closeWithin } from './closeWithin.js';
 import type { ClusterJobData, ClusterJobResult } from './clusterRequest.js';
 import type { CancelContext } from './clusterRequestCancel.js';
 import type { ClusterLayout } from './clusterRequestLayout.js';
@@ -27,6 +28,8 @@ export class ClusterRequestRedis {
   private readonly label: string;
   private readonly logger: Logger;
 
+  private readonly scheduler: Scheduler;
+
   constructor(
     label: string,
     component: string,
@@ -39,6 +42,7 @@ export class ClusterRequestRedis {
   ) {
     this.label = label;
     this.logger = logger;
+    this.scheduler = scheduler;
     this.redis = new Redis({ ...connection });
     this.redis.on('error', (error) => logger.warn({ err: error }, `${label}: redis`));
     for (const name of layout.queues) {
@@ -53,6 +57,8 @@ export class ClusterRequestRedis {
       connection: this.redis,
       prefix: layout.prefix,
     });
+    // Without a listener BullMQ prints connection errors to the console.
+    this.producer.on('error', (error) => logger.warn({ err: error }, `${label}: control`));
     this.store = new ClusterRequestStore(label, layout, this.redis, this.queues, clock, scheduler);
     this.tracker = new ClusterRequestTracker(
       label,
@@ -63,6 +69,7 @@ export class ClusterRequestRedis {
       hooks,
       logger,
       clock,
+      scheduler,
     );
     const checked = layout.checkPartitions(this.redis, component);
     // Logged here; sends report the failure themselves.
@@ -101,8 +108,7 @@ export class ClusterRequestRedis {
   /** Closes everything. */
   async close(): Promise<void> {
     await this.tracker.close();
-    await this.producer.close();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await closeWithin([this.producer, ...this.queues.values()], this.scheduler);
     this.redis.disconnect();
   }
 }

@@ -1,6 +1,7 @@
-import { AbortError, type Clock, type Logger } from '@tickwork/core';
+import { AbortError, type Clock, type Logger, type Scheduler } from '@tickwork/core';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { closeWithin } from './closeWithin.js';
 import type { ClusterJobResult } from './clusterRequest.js';
 import type { ClusterOutcome } from './clusterRequestInfo.js';
 import { CANCEL_EVENT, type ClusterLayout, STOP_GROUP_EVENT } from './clusterRequestLayout.js';
@@ -44,6 +45,7 @@ export class ClusterRequestTracker {
   private readonly hooks: TrackerHooks;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
   private readonly watches = new Map<string, Watch>();
   private readonly events: QueueEvents[] = [];
   private checking = false;
@@ -58,6 +60,7 @@ export class ClusterRequestTracker {
     hooks: TrackerHooks,
     logger: Logger,
     clock: Clock,
+    scheduler: Scheduler,
   ) {
     this.label = label;
     this.layout = layout;
@@ -66,6 +69,7 @@ export class ClusterRequestTracker {
     this.hooks = hooks;
     this.logger = logger;
     this.clock = clock;
+    this.scheduler = scheduler;
     const names = [...layout.queues, layout.control];
     this.ready = Promise.all(names.map((q) => this.open(q, connection))).then(() => undefined);
   }
@@ -165,7 +169,7 @@ export class ClusterRequestTracker {
   async close(): Promise<void> {
     // Not waiting for `ready`: with Redis down it may take long; streams opened later see `closed`.
     this.closed = true;
-    await Promise.all(this.events.map((e) => e.close()));
+    await closeWithin(this.events, this.scheduler);
   }
 
   private async open(queue: string, connection: RedisConnectionOptions): Promise<void> {

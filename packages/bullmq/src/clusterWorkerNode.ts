@@ -9,6 +9,7 @@ import {
 } from '@tickwork/core';
 import { type Job, Queue, QueueEvents, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { closeWithin } from './closeWithin.js';
 import type { ClusterHandlers, ClusterJobData, ClusterJobResult } from './clusterRequest.js';
 import { CANCEL_EVENT, type ClusterLayout } from './clusterRequestLayout.js';
 import { ClusterTargetStats } from './clusterRequestStats.js';
@@ -92,7 +93,10 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
     this.redis = new Redis({ ...connection });
     this.redis.on('error', (error) => this.logger.warn({ err: error }, `${this.label}: redis`));
     for (const name of layout.queues) {
-      this.queues.set(name, new Queue(name, { connection: this.redis, prefix: layout.prefix }));
+      const queue = new Queue(name, { connection: this.redis, prefix: layout.prefix });
+      // Without a listener BullMQ prints connection errors to the console.
+      queue.on('error', (error) => this.logger.warn({ err: error }, `${this.label}: queue`));
+      this.queues.set(name, queue);
       const worker = new Worker<ClusterJobData, ClusterJobResult>(
         name,
         (job, token, signal) => this.process(job, token, signal),
@@ -219,9 +223,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
       run.controller.abort(new StoppedError(`${this.label}: killed`));
     }
     await settledWithin(this.readiness, 1_000, this.clock, this.scheduler);
-    await Promise.all(this.workers.map((w) => w.close()));
-    await this.control.close();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await closeWithin([...this.workers, this.control, ...this.queues.values()], this.scheduler);
     this.redis.disconnect();
   }
 

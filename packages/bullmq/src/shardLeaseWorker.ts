@@ -1,6 +1,8 @@
 import type { Logger, ScheduledTimer, Scheduler } from '@tickwork/core';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import { CLOSE_WITHIN_MS, closeWithin } from './closeWithin.js';
 import type { ResolvedClusterOptions } from './clusterThreadDictOptions.js';
+import { settledWithin } from './clusterWorkerRun.js';
 import { blockingConnection } from './redisConnection.js';
 import { parseLeaseJobId, shardOfJobName, shardSchedulerId, windowEnd } from './shardLeaseJob.js';
 import type { LeaseEnd, ShardLeases } from './shardLeases.js';
@@ -95,9 +97,14 @@ export class ShardLeaseWorker<V> {
   /** Closes the worker (once its jobs returned) and the queue. */
   async close(): Promise<void> {
     this.timer?.cancel();
-    await this.worker.close();
-    await this.reconciling;
-    await this.queue.close();
+    await closeWithin([this.worker], this.host.scheduler);
+    await settledWithin(
+      this.reconciling ?? Promise.resolve(),
+      CLOSE_WITHIN_MS,
+      this.host.scheduler.clock,
+      this.host.scheduler,
+    );
+    await closeWithin([this.queue], this.host.scheduler);
   }
 
   /** Resolves once no lease job is being processed. */
