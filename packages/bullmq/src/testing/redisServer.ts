@@ -122,6 +122,12 @@ async function spawnRedis(
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // A test (or benchmark) that exits without stop() leaves no server behind.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
