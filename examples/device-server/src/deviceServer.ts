@@ -1,16 +1,19 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, Registry, systemClock } from '@tickwork/core';
 import { CronTab } from '@tickwork/crontab';
-import { type DiagnosticsServer, serveDiagnostics, snapshot } from '@tickwork/ops';
+import { type DiagnosticsServer, serveDiagnostics } from '@tickwork/ops';
 import { type ReadFailure, readFailure, ThreadDict, ThreadedObject } from '@tickwork/polling';
 import { WorkerProcess } from '@tickwork/workers';
+import type { ClusterDeviceServer, ClusterDeviceServerOptions } from './clusterDeviceServer.js';
+import { startClusterDeviceServer } from './clusterDeviceServer.js';
+import { deviceOf, mib, periodOf } from './plantPolling.js';
 import { type AttributeValue, SimulatedPlant } from './simulatedPlant.js';
+import { snapshotWriter } from './snapshotWriter.js';
 import type { handlers, WaveformStats } from './waveformExecutor.js';
 
-/** Options of {@link startDeviceServer}. */
-export interface DeviceServerOptions {
+/** Options of both modes of {@link startDeviceServer}. */
+export interface DeviceServerCommonOptions {
   /** Port of the diagnostics endpoint (0: any free port). @defaultValue 9464 */
   port?: number;
   /** Host of the diagnostics endpoint. @defaultValue '127.0.0.1' */
@@ -25,23 +28,27 @@ export interface DeviceServerOptions {
   summaryEveryMs?: number;
   /** Where summary lines go. @defaultValue console.log */
   print?: (line: string) => void;
-  /** Time source. @defaultValue systemClock */
+  /** Cron expression of the snapshot job (6 fields for seconds). @defaultValue '* * * * *' */
+  snapshotCron?: string;
+  /** Time source (in-process mode only: the cluster mode runs on Redis, in real time). @defaultValue systemClock */
   clock?: Clock;
 }
 
-/** A running device server, from {@link startDeviceServer}. */
-export interface DeviceServer {
-  /** The simulated hardware. */
+/** Options of {@link startDeviceServer} in one process (no `redis`). */
+export interface DeviceServerOptions extends DeviceServerCommonOptions {
+  /** Unset: one process does everything (with it, see `ClusterDeviceServerOptions`). */
+  redis?: undefined;
+}
+
+/** What both modes of a running device server have. */
+export interface DeviceServerBase {
+  /** `'in-process'`: one process does everything; `'cluster'`: processes share the work through Redis. */
+  readonly mode: 'in-process' | 'cluster';
+  /** The simulated hardware (in cluster mode, this process's own copy). */
   readonly plant: SimulatedPlant;
-  /** Every attribute, polled. */
-  readonly dict: ThreadDict<AttributeValue>;
-  /** Waveform analysis in worker threads. */
-  readonly pool: WorkerProcess<typeof handlers>;
-  /** The snapshot writer. */
-  readonly crontab: CronTab;
   /** The diagnostics endpoint. */
   readonly server: DiagnosticsServer;
-  /** The demo's own registry: every component above is in it. */
+  /** The demo's own registry: every component is in it. */
   readonly registry: Registry;
   /** Latest waveform statistics. */
   readonly analysis: Map<string, WaveformStats>;
@@ -51,6 +58,18 @@ export interface DeviceServer {
   report(): DeviceServerReport;
   /** Stops everything, kills every component and closes the endpoint. */
   shutdown(): Promise<DeviceServerReport>;
+}
+
+/** A running device server in one process, from {@link startDeviceServer}. */
+export interface DeviceServer extends DeviceServerBase {
+  /** In-process mode. */
+  readonly mode: 'in-process';
+  /** Every attribute, polled. */
+  readonly dict: ThreadDict<AttributeValue>;
+  /** Waveform analysis in worker threads. */
+  readonly pool: WorkerProcess<typeof handlers>;
+  /** The snapshot writer. */
+  readonly crontab: CronTab;
 }
 
 /** Totals of a run. */
@@ -71,30 +90,32 @@ export interface DeviceServerReport {
   rssMiB: number;
 }
 
-/** Polling period of each attribute, ms: 100 ms to 5 s, as real device servers mix them. */
-const PERIODS: Record<string, number> = {
-  temperature: 1_000,
-  pressure: 5_000,
-  humidity: 2_000,
-  current: 100,
-  voltage: 500,
-  setpoint: 1_000,
-  state: 5_000,
-  waveform: 1_000,
-  frequency: 1_000,
-};
-
-const deviceOf = (attribute: string): string => attribute.slice(0, attribute.lastIndexOf('/'));
-const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
-
 /**
  * Starts the simulated device server: a few hundred attributes polled by a
  * `ThreadDict` (one `readMany` call per device and period), waveform
  * statistics computed in a `WorkerProcess`, an operator changing power-supply
  * setpoints through `set`, a `CronTab` job writing a diagnostics snapshot
  * every minute, and the diagnostics served over HTTP.
+ *
+ * With `redis`, the cluster mode instead (see `startClusterDeviceServer`):
+ * processes started alike share the polling, the snapshot job and the
+ * analyses through Redis.
  */
-export async function startDeviceServer(options: DeviceServerOptions = {}): Promise<DeviceServer> {
+export function startDeviceServer(
+  options: ClusterDeviceServerOptions,
+): Promise<ClusterDeviceServer>;
+export function startDeviceServer(options?: DeviceServerOptions): Promise<DeviceServer>;
+export function startDeviceServer(
+  options?: DeviceServerOptions | ClusterDeviceServerOptions,
+): Promise<DeviceServer | ClusterDeviceServer>;
+export function startDeviceServer(
+  options: DeviceServerOptions | ClusterDeviceServerOptions = {},
+): Promise<DeviceServer | ClusterDeviceServer> {
+  if ('redis' in options && options.redis !== undefined) return startClusterDeviceServer(options);
+  return startInProcess(options);
+}
+
+async function startInProcess(options: DeviceServerOptions): Promise<DeviceServer> {
   const clock = options.clock ?? systemClock;
   const print = options.print ?? ((line: string) => console.log(line));
   const registry = new Registry();
@@ -122,10 +143,8 @@ export async function startDeviceServer(options: DeviceServerOptions = {}): Prom
     },
     write: (key, value) => plant.write(key, value),
   });
-  for (const attribute of plant.attributes()) {
-    const name = attribute.slice(attribute.lastIndexOf('/') + 1);
-    dict.append(attribute, { periodMs: PERIODS[name] ?? 1_000 });
-  }
+  for (const attribute of plant.attributes())
+    dict.append(attribute, { periodMs: periodOf(attribute) });
 
   const pool = new WorkerProcess<typeof handlers>({
     ...common,
@@ -159,20 +178,16 @@ export async function startDeviceServer(options: DeviceServerOptions = {}): Prom
     },
   });
 
-  const snapshotDir = options.snapshotDir ?? join(tmpdir(), 'tickwork-demo');
-  await mkdir(snapshotDir, { recursive: true });
-  const snapshotFile = join(snapshotDir, 'tickwork-snapshot.json');
-  const crontab = new CronTab({ ...common, name: 'snapshots', start: false });
-  crontab.add(
-    '* * * * *',
-    async () => {
-      const temp = `${snapshotFile}.${process.pid}.tmp`;
-      await writeFile(temp, `${JSON.stringify(snapshot(registry, { clock }), null, 2)}\n`);
-      await rename(temp, snapshotFile); // readers never see half a file
-      return snapshotFile;
-    },
-    { name: 'write-snapshot', timeoutMs: 10_000 },
+  const writeSnapshot = await snapshotWriter(
+    registry,
+    clock,
+    options.snapshotDir ?? join(tmpdir(), 'tickwork-demo'),
   );
+  const crontab = new CronTab({ ...common, name: 'snapshots', start: false });
+  crontab.add(options.snapshotCron ?? '* * * * *', writeSnapshot, {
+    name: 'write-snapshot',
+    timeoutMs: 10_000,
+  });
 
   const server = await serveDiagnostics({
     port: options.port ?? 9464,
@@ -252,5 +267,17 @@ export async function startDeviceServer(options: DeviceServerOptions = {}): Prom
     return closing;
   };
 
-  return { plant, dict, pool, crontab, server, registry, analysis, summary, report, shutdown };
+  return {
+    mode: 'in-process',
+    plant,
+    dict,
+    pool,
+    crontab,
+    server,
+    registry,
+    analysis,
+    summary,
+    report,
+    shutdown,
+  };
 }

@@ -24,9 +24,12 @@ export interface WaveformStats {
   crossings: number;
 }
 
-/** The handlers the demo's pool runs. */
+/**
+ * The handlers the demo's pool runs. Samples come as a `Float64Array` in
+ * process, and as a plain array across Redis (JSON).
+ */
 export const handlers = defineExecutor({
-  waveformStats(samples: Float64Array): WaveformStats {
+  waveformStats(samples: ArrayLike<number>): WaveformStats {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     let sum = 0;
