@@ -4,6 +4,15 @@ import type { ClusterJobData } from './clusterRequest.js';
 import type { ClusterRequestEntry } from './clusterRequestInfo.js';
 import { bullPriority } from './clusterRequestOptions.js';
 
+/**
+ * @internal how long finished request jobs stay in Redis by default, ms.
+ * Nodes apply it to every job they finish (worker-level `removeOnComplete` /
+ * `removeOnFail`), so a job carries its own only when its client keeps
+ * longer or shorter: smaller job options are less to write and parse for
+ * every request.
+ */
+export const DEFAULT_KEEP_FINISHED_MS = 600_000;
+
 /** @internal how a request becomes a BullMQ job */
 export interface RequestJobSpec {
   /** Run-time limit on the node, ms; 0 for none. */
@@ -30,8 +39,12 @@ export function requestJob(
     ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
     ...(spec.upstream === undefined ? {} : { upstream: spec.upstream }),
   };
-  const age = Math.ceil(spec.keepFinishedMs / 1000);
-  const opts: JobsOptions = { jobId: entry.id, removeOnComplete: { age }, removeOnFail: { age } };
+  const opts: JobsOptions = { jobId: entry.id };
+  if (spec.keepFinishedMs !== DEFAULT_KEEP_FINISHED_MS) {
+    const age = Math.ceil(spec.keepFinishedMs / 1000);
+    opts.removeOnComplete = { age };
+    opts.removeOnFail = { age };
+  }
   if (!spec.command) opts.priority = bullPriority(entry.priority);
   if (spec.dedupe) opts.deduplication = { id: dedupeId(entry.key, entry.target, entry.args) };
   return { data, opts };

@@ -11,11 +11,13 @@ import { type Job, Queue, QueueEvents, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { closeWithin } from './closeWithin.js';
 import type { ClusterHandlers, ClusterJobData, ClusterJobResult } from './clusterRequest.js';
+import { DEFAULT_KEEP_FINISHED_MS } from './clusterRequestJob.js';
 import { CANCEL_EVENT, type ClusterLayout } from './clusterRequestLayout.js';
 import { ClusterTargetStats } from './clusterRequestStats.js';
 import { type ClusterWorkerNodeOptions, parseNodeOptions } from './clusterWorkerNodeOptions.js';
 import {
   type ClusterWorkerPool,
+  LazyAbort,
   type RunEnd,
   runUntilAborted,
   settledWithin,
@@ -26,10 +28,6 @@ import { blockingConnection } from './redisConnection.js';
 export type { ClusterWorkerNodeOptions } from './clusterWorkerNodeOptions.js';
 
 const C = 'ClusterWorkerNode';
-
-interface Running {
-  readonly controller: AbortController;
-}
 
 /**
  * For this long after the node starts reading the control stream, and for
@@ -68,7 +66,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
   private readonly workers: Worker<ClusterJobData, ClusterJobResult>[] = [];
   private readonly control: QueueEvents;
   private readonly stats: ClusterTargetStats;
-  private readonly runs = new Map<string, Running>();
+  private readonly runs = new Map<string, LazyAbort>();
   /** Ids canceled through the control stream since the node started listening. */
   private readonly canceled = new Set<string>();
   /** When the control stream was ready (epoch ms); NaN before. */
@@ -99,7 +97,10 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
       this.queues.set(name, queue);
       const worker = new Worker<ClusterJobData, ClusterJobResult>(
         name,
-        (job, token, signal) => this.process(job, token, signal),
+        // Two parameters: BullMQ makes an AbortController per job for a processor
+        // taking a third (its signal), aborted only by Worker.cancelJob, which
+        // this node never calls (cancels come through the control stream).
+        (job, token) => this.process(job, token),
         {
           connection: blockingConnection(connection),
           prefix: layout.prefix,
@@ -108,6 +109,10 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
           // BullMQ wakes no other worker when a job of a maxed queue ends, so idle nodes poll
           // partitions every second (not every 5 s) to take over from a node that stopped.
           ...(layout.isPartition(name) ? { drainDelay: 1 } : {}),
+          // The default keep of finished requests; a client keeping them longer or
+          // shorter sets it on its jobs, which wins.
+          removeOnComplete: { age: DEFAULT_KEEP_FINISHED_MS / 1000 },
+          removeOnFail: { age: DEFAULT_KEEP_FINISHED_MS / 1000 },
           lockDuration: o.lockDurationMs,
           stalledInterval: o.stalledIntervalMs,
           maxStalledCount: o.maxStalledCount,
@@ -220,7 +225,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
   protected async onKill(): Promise<void> {
     this.sizeTimer?.cancel();
     for (const run of this.runs.values()) {
-      run.controller.abort(new StoppedError(`${this.label}: killed`));
+      run.abort(new StoppedError(`${this.label}: killed`));
     }
     await settledWithin(this.readiness, 1_000, this.clock, this.scheduler);
     await closeWithin([...this.workers, this.control, ...this.queues.values()], this.scheduler);
@@ -266,7 +271,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
     }
     this.runs
       .get(jobId)
-      ?.controller.abort(new AbortError(message ?? `${this.label}: request ${jobId} canceled`));
+      ?.abort(new AbortError(message ?? `${this.label}: request ${jobId} canceled`));
   }
 
   /**
@@ -279,7 +284,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
     return (await this.redis.exists(this.layout.tombstoneKey(id))) === 1;
   }
 
-  private invoker(job: Job<ClusterJobData, ClusterJobResult>, signal: AbortSignal): () => unknown {
+  private invoker(job: Job<ClusterJobData, ClusterJobResult>, run: LazyAbort): () => unknown {
     const target = job.name;
     const { key, args, timeoutMs } = job.data;
     const handler = Object.hasOwn(this.handlers, target) ? this.handlers[target] : undefined;
@@ -290,7 +295,9 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
         target,
         attempt: job.attemptsStarted,
         upstream: job.data.upstream ?? [],
-        signal,
+        get signal(): AbortSignal {
+          return run.signal;
+        },
       };
       return () => (handler as (a: unknown, c: unknown) => unknown)(args, context);
     }
@@ -303,7 +310,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
     const priority = job.priority === 0 ? undefined : 2 ** 20 - job.priority;
     return () =>
       pool.send(key, target, args, {
-        signal,
+        signal: run.signal,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(priority === undefined ? {} : { priority }),
       });
@@ -312,17 +319,13 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
   private async process(
     job: Job<ClusterJobData, ClusterJobResult>,
     token: string | undefined,
-    bullSignal: AbortSignal | undefined,
   ): Promise<ClusterJobResult> {
     const id = job.id ?? '';
     const target = job.name;
     const ready = job.opts.prevMillis ?? job.timestamp + (job.delay ?? 0);
     const what = `${this.label}: request ${id} (target "${target}")`;
-    const controller = new AbortController();
-    this.runs.set(id, { controller });
-    const onBullAbort = (): void =>
-      controller.abort(new AbortError(`${what} was canceled by BullMQ`));
-    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
+    const run = new LazyAbort();
+    this.runs.set(id, run);
     const stats = this.stats.of(target);
     const startedAt = this.clock.now();
     stats.started(ready, startedAt);
@@ -336,8 +339,8 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
       end = (await this.isCanceled(id, askRedis))
         ? { kind: 'result', result: canceledResult(what, startedAt, this.clock.now()) }
         : await runUntilAborted(
-            this.invoker(job, controller.signal),
-            controller,
+            this.invoker(job, run),
+            run,
             job.data.timeoutMs ?? 0,
             this.clock,
             this.scheduler,
@@ -359,7 +362,6 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
         },
       };
     } finally {
-      bullSignal?.removeEventListener('abort', onBullAbort);
       this.runs.delete(id);
     }
     if (end.kind === 'handback') stats.finished(undefined, startedAt, this.clock.now());

@@ -5,6 +5,7 @@ import {
   checkOptions,
   checkString,
 } from '@tickwork/core';
+import { DEFAULT_KEEP_FINISHED_MS } from './clusterRequestJob.js';
 import { ClusterLayout, clusterPartitions, clusterQueueName } from './clusterRequestLayout.js';
 import { checkConnection, type RedisConnectionOptions } from './redisConnection.js';
 
@@ -72,7 +73,7 @@ export function parseClientOptions(
     keepFinishedMs: checkDuration(
       component,
       'options.keepFinishedMs',
-      o.keepFinishedMs ?? 600_000,
+      o.keepFinishedMs ?? DEFAULT_KEEP_FINISHED_MS,
       { min: 1_000 },
     ),
     resultCheckMs: checkDuration(component, 'options.resultCheckMs', o.resultCheckMs ?? 1_000, {

@@ -24,6 +24,32 @@ export interface ClusterWorkerPool {
   ): PromiseLike<unknown>;
 }
 
+/**
+ * @internal an `AbortController` made only when its signal is read or it is
+ * aborted: a synchronous handler that never looks at `ctx.signal` needs
+ * none, and one per request was a visible share of a trivial request's CPU.
+ */
+export class LazyAbort {
+  private controller: AbortController | undefined;
+
+  /** The signal (the controller is made now if it was not). */
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  /** Whether it was aborted. */
+  get aborted(): boolean {
+    return this.controller?.signal.aborted === true;
+  }
+
+  /** Aborts with `reason`. */
+  abort(reason: unknown): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(reason);
+  }
+}
+
 /** @internal how a run ended on the node */
 export type RunEnd =
   | { readonly kind: 'result'; readonly result: ClusterJobResult }
@@ -31,23 +57,22 @@ export type RunEnd =
   | { readonly kind: 'handback' };
 
 /**
- * @internal runs `invoke` until it settles or `controller` aborts, whichever
- * comes first: an async handler that ignores its signal is let go at the
- * abort (its result is dropped), as `WorkerProcess` does. `timeoutMs` (0:
- * none) aborts it with a `TimeoutError` from now.
+ * @internal runs `invoke` until it settles or `run` aborts, whichever comes
+ * first: an async handler that ignores its signal is let go at the abort
+ * (its result is dropped), as `WorkerProcess` does. `timeoutMs` (0: none)
+ * aborts it with a `TimeoutError` from now.
  */
 export async function runUntilAborted(
   invoke: () => unknown,
-  controller: AbortController,
+  run: LazyAbort,
   timeoutMs: number,
   clock: Clock,
   scheduler: Scheduler,
   what: string,
 ): Promise<RunEnd> {
   const startedAt = clock.now();
-  const signal = controller.signal;
   let value: unknown;
-  if (!signal.aborted) {
+  if (!run.aborted) {
     // A synchronous handler cannot be interrupted: its result needs no race
     // against the signal, nor the promises and listener that cost (a good
     // share of a trivial request's CPU on the node).
@@ -63,9 +88,10 @@ export async function runUntilAborted(
   const timer =
     timeoutMs > 0
       ? scheduler.at(startedAt + timeoutMs, () =>
-          controller.abort(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, timeoutMs)),
+          run.abort(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, timeoutMs)),
         )
       : undefined;
+  const signal = run.signal;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<{ aborted: true }>((resolve) => {
     onAbort = () => resolve({ aborted: true });

@@ -138,6 +138,29 @@ describe('ClusterWorkerProcess send options', () => {
     expect(await client.send('k', 'echo', 'after')).toMatchObject({ value: 'after' });
   });
 
+  it('keeps finished jobs 10 min by the node, or as long as a client asks on its own jobs', async () => {
+    const { client } = setup('keep');
+    const brief = new ClusterWorkerProcess<TestHandlers>({
+      connection,
+      queueName: 'keep',
+      keepFinishedMs: 5_000,
+      registry: false,
+    });
+    cleanups.push(() => brief.kill());
+    const a = client.send('k', 'echo', 'default keep');
+    const b = brief.send('k', 'echo', 'brief keep');
+    await Promise.all([a, b]);
+    const raw = new Queue('keep', { connection });
+    cleanups.push(() => raw.close());
+    const [ja, jb] = await Promise.all([Job.fromId(raw, a.id), Job.fromId(raw, b.id)]);
+    // The default rides on the node's worker options: nothing per job.
+    expect(ja?.opts.removeOnComplete).toBeUndefined();
+    expect(ja?.finishedOn).toBeGreaterThan(0);
+    expect(jb?.opts.removeOnComplete).toEqual({ age: 5 });
+    expect(jb?.opts.removeOnFail).toEqual({ age: 5 });
+    expect(await a).toMatchObject({ value: 'default keep' });
+  });
+
   it('cancels through the signal option, and refuses an aborted signal at once', async () => {
     const { journal, client } = setup('signal', { start: false });
     const controller = new AbortController();
