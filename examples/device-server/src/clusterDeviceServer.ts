@@ -13,7 +13,7 @@ import {
   type RedisConnectionOptions,
 } from '@tickwork/bullmq';
 import { ConfigError, Registry, systemClock, TimeoutError } from '@tickwork/core';
-import { type ReadFailure, readFailure, ThreadedObject } from '@tickwork/polling';
+import { type ReadFailure, readFailure } from '@tickwork/polling';
 import { WorkerProcess } from '@tickwork/workers';
 import { clusterReport, clusterSummary } from './clusterSummary.js';
 import type {
@@ -24,6 +24,7 @@ import type {
 import { deviceOf, periodOf } from './plantPolling.js';
 import { redisLabel } from './redisUrl.js';
 import { serveOnFreePort } from './serveOnFreePort.js';
+import { shutdownOnce, summaryReporter } from './serverParts.js';
 import { SimulatedPlant } from './simulatedPlant.js';
 import { snapshotWriter } from './snapshotWriter.js';
 import type { handlers, WaveformStats } from './waveformExecutor.js';
@@ -224,30 +225,9 @@ export async function startClusterDeviceServer(
   const report = (): ClusterDeviceServerReport =>
     clusterReport({ dict, client, node, crontab, registry, reads });
   const summary = (): string => clusterSummary(report(), analysis);
-  const summaryEveryMs = options.summaryEveryMs ?? 2_000;
-  const reporter =
-    summaryEveryMs > 0
-      ? new ThreadedObject({
-          ...common,
-          name: 'summary',
-          periodMs: summaryEveryMs,
-          target: () => print(summary()),
-        })
-      : undefined;
-
-  let closing: Promise<ClusterDeviceServerReport> | undefined;
-  const shutdown = (): Promise<ClusterDeviceServerReport> => {
-    closing ??= (async () => {
-      for (const s of subscriptions) s.unsubscribe();
-      // Stopping the dict hands its shards to the other processes at once.
-      await registry.stopAll({ timeoutMs: 3_000 });
-      const final = report();
-      await registry.killAll();
-      await server.close();
-      return { ...final, components: registry.size };
-    })();
-    return closing;
-  };
+  const reporter = summaryReporter(common, options.summaryEveryMs ?? 2_000, print, summary);
+  // Stopping the dict first hands its shards to the other processes at once.
+  const shutdown = shutdownOnce(subscriptions, registry, server, report);
 
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const ready = Promise.all([dict.synced(), crontab.synced(), node.ready()]);

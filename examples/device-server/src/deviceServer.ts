@@ -8,6 +8,7 @@ import { WorkerProcess } from '@tickwork/workers';
 import type { ClusterDeviceServer, ClusterDeviceServerOptions } from './clusterDeviceServer.js';
 import { startClusterDeviceServer } from './clusterDeviceServer.js';
 import { deviceOf, mib, periodOf } from './plantPolling.js';
+import { shutdownOnce, summaryReporter } from './serverParts.js';
 import { type AttributeValue, SimulatedPlant } from './simulatedPlant.js';
 import { snapshotWriter } from './snapshotWriter.js';
 import type { handlers, WaveformStats } from './waveformExecutor.js';
@@ -237,16 +238,7 @@ async function startInProcess(options: DeviceServerOptions): Promise<DeviceServe
     ].join(' · ');
   };
 
-  const summaryEveryMs = options.summaryEveryMs ?? 2_000;
-  const reporter =
-    summaryEveryMs > 0
-      ? new ThreadedObject({
-          ...common,
-          name: 'summary',
-          periodMs: summaryEveryMs,
-          target: () => print(summary()),
-        })
-      : undefined;
+  const reporter = summaryReporter(common, options.summaryEveryMs ?? 2_000, print, summary);
 
   dict.start();
   pool.start();
@@ -254,18 +246,7 @@ async function startInProcess(options: DeviceServerOptions): Promise<DeviceServe
   crontab.start();
   reporter?.start();
 
-  let closing: Promise<DeviceServerReport> | undefined;
-  const shutdown = (): Promise<DeviceServerReport> => {
-    closing ??= (async () => {
-      for (const s of subscriptions) s.unsubscribe();
-      await registry.stopAll({ timeoutMs: 3_000 });
-      const final = report();
-      await registry.killAll();
-      await server.close();
-      return { ...final, components: registry.size };
-    })();
-    return closing;
-  };
+  const shutdown = shutdownOnce(subscriptions, registry, server, report);
 
   return {
     mode: 'in-process',
