@@ -1,14 +1,18 @@
 import type { Logger, ScheduledTimer } from '@tickwork/core';
-import type { RequestCallback, RequestState, TerminalState } from '@tickwork/workers';
+import {
+  isTerminal,
+  type RequestCallback,
+  type RequestInfo,
+  type RequestState,
+  type TerminalState,
+} from '@tickwork/workers';
 
 /**
  * Plain-data view of a request. Times are epoch ms: `queuedAt` from the
  * clock of the client that sent it, `startedAt` / `finishedAt` from the
  * clock of the node that ran it (or of the client that canceled it).
  */
-export interface ClusterRequestInfo<R = unknown> {
-  /** The request's id. */
-  readonly id: string;
+export interface ClusterRequestInfo<R = unknown> extends RequestInfo<R> {
   /**
    * The BullMQ job that runs it: the id itself, or, for a send that joined
    * an identical request (`dedupe`), that request's id.
@@ -18,10 +22,6 @@ export interface ClusterRequestInfo<R = unknown> {
   readonly queue: string;
   /** Key it was sent with (`''` for a command). */
   readonly key: string;
-  /** Handler name. */
-  readonly target: string;
-  /** Group, if any. */
-  readonly group: string | undefined;
   /** Priority (higher runs first; `Infinity` for a command). */
   readonly priority: number;
   /** State: `waiting` (held for `after` upstreams), `queued`, `running` or terminal. */
@@ -30,16 +30,10 @@ export interface ClusterRequestInfo<R = unknown> {
   readonly queuedAt: number;
   /** When a node started it (its last delivery), or null. */
   readonly startedAt: number | null;
-  /** When it reached its terminal state, or null. */
-  readonly finishedAt: number | null;
   /** Deliveries to a node so far (more than 1 after a node died mid-run). */
   readonly attempts: number;
   /** Name of the node that ran it, when known. */
   readonly node: string | null;
-  /** The result, when `completed`. */
-  readonly result?: R;
-  /** The error, when `failed`, `canceled` or `timed-out`. */
-  readonly error?: Error;
 }
 
 /** @internal the terminal outcome of a job, however it was learnt */
@@ -51,11 +45,6 @@ export interface ClusterOutcome {
   readonly finishedAt?: number | undefined;
   readonly node?: string | undefined;
   readonly attempts?: number | undefined;
-}
-
-/** @internal whether a state is terminal */
-export function isTerminalState(state: RequestState): state is TerminalState {
-  return state !== 'waiting' && state !== 'queued' && state !== 'running';
 }
 
 /**
@@ -122,7 +111,7 @@ export class ClusterRequestEntry {
 
   /** Whether it has reached its terminal state. */
   get settled(): boolean {
-    return isTerminalState(this.state);
+    return isTerminal(this.state);
   }
 
   /** The promise of its result, made on first use (no unhandled rejection for callback users). */

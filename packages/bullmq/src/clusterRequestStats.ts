@@ -1,42 +1,18 @@
-import { type ItemDiagnostics, Stats } from '@tickwork/core';
-import type { TerminalState } from '@tickwork/workers';
+import type { ItemDiagnostics } from '@tickwork/core';
+import { OutcomeCounts, type TerminalState } from '@tickwork/workers';
 
 /**
- * @internal counts and histograms of one target (or of all): core `Stats`
- * whose `duration` is the run time on a node and `lateness` the queue wait
- * (from ready to started), plus counts by terminal state.
+ * @internal the workers' {@link OutcomeCounts} of one target (or of all),
+ * where `duration` is the run time on a node and `lateness` the queue wait,
+ * plus the runs handed back when a node was killed.
  */
-export class ClusterTargetCounter {
-  readonly stats = new Stats(0);
-  /** Sent and not started (client) — or 0 on a node. */
-  queued = 0;
-  /** Started and not finished. */
-  running = 0;
-  completed = 0;
-  failed = 0;
-  canceled = 0;
-  timedOut = 0;
-  /** Sends that joined an identical request in flight (`dedupe`); also counted by outcome. */
-  coalesced = 0;
+export class ClusterTargetCounter extends OutcomeCounts {
   /** Runs given back to the queue when the node was killed. */
   handedBack = 0;
 
-  /** Counts one outcome. */
-  count(state: TerminalState): void {
-    if (state === 'completed') this.completed++;
-    else if (state === 'failed') this.failed++;
-    else if (state === 'canceled') this.canceled++;
-    else this.timedOut++;
-  }
-
-  /** Zeroes the counters (not `queued`/`running`: those are current). */
-  reset(now: number): void {
-    this.stats.reset(now);
-    this.completed = 0;
-    this.failed = 0;
-    this.canceled = 0;
-    this.timedOut = 0;
-    this.coalesced = 0;
+  /** Zeroes the counters, hand-backs included. */
+  override reset(now: number): void {
+    super.reset(now);
     this.handedBack = 0;
   }
 

@@ -4,6 +4,8 @@
  * instead; the two sides share only the types re-exported here.
  * @module
  */
+
+export { OutcomeCounts } from './outcomeCounts.js';
 export type { KeyEntry } from './periodicKey.js';
 export type {
   ArgsOf,
@@ -41,3 +43,4 @@ export type {
   RequestState,
   TerminalState,
 } from './workerRequest.js';
+export { isTerminal } from './workerRequest.js';

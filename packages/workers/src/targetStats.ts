@@ -1,5 +1,4 @@
-import { Stats } from '@tickwork/core';
-import type { TerminalState } from './workerRequest.js';
+import { OutcomeCounts } from './outcomeCounts.js';
 
 /** Counts of a target's (or the pool's) requests by outcome, and its load. */
 export interface TargetCounts {
@@ -22,40 +21,17 @@ export interface TargetCounts {
 }
 
 /**
- * Diagnostics of one target (and, for the whole pool, of all of them): core
- * {@link Stats} for runs, where `lateness` is the queue wait (from ready to
- * started) and `duration` the run time; plus counts by terminal state and
- * thread time used.
+ * Diagnostics of one target (and, for the whole pool, of all of them): the
+ * shared {@link OutcomeCounts} plus the thread time used.
  * @internal
  */
-export class TargetStats {
-  readonly stats = new Stats(0);
-  queued = 0;
-  running = 0;
-  completed = 0;
-  failed = 0;
-  canceled = 0;
-  timedOut = 0;
-  coalesced = 0;
+export class TargetStats extends OutcomeCounts {
   /** Thread time of finished runs since the last start, ms. */
   busyMs = 0;
 
-  /** Counts one request's outcome. */
-  count(state: TerminalState): void {
-    if (state === 'completed') this.completed++;
-    else if (state === 'failed') this.failed++;
-    else if (state === 'canceled') this.canceled++;
-    else this.timedOut++;
-  }
-
-  /** Zeroes the counters (not `queued`/`running`: those are current). */
-  reset(now: number): void {
-    this.stats.reset(now);
-    this.completed = 0;
-    this.failed = 0;
-    this.canceled = 0;
-    this.timedOut = 0;
-    this.coalesced = 0;
+  /** Zeroes the counters, thread time included. */
+  override reset(now: number): void {
+    super.reset(now);
     this.busyMs = 0;
   }
 
