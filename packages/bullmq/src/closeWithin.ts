@@ -1,4 +1,4 @@
-import type { Scheduler } from '@tickwork/core';
+import type { Clock, Scheduler } from '@tickwork/core';
 
 /** What BullMQ's `Queue`, `Worker`, `QueueEvents` and `QueueEventsProducer` share for shutting down. */
 export interface BullClosable {
@@ -32,23 +32,36 @@ export async function closeWithin(
         },
         () => undefined,
       );
-      await within(closing, ms, scheduler);
+      await settledWithin(closing, ms, scheduler.clock, scheduler);
       // BullMQ's disconnect waits for the socket's 'end', which a connection
       // already down may never emit: bounded as well. It stops reconnecting
       // at once either way.
-      if (!closed) await within(o.disconnect(), ms, scheduler);
+      if (!closed) await settledWithin(o.disconnect(), ms, scheduler.clock, scheduler);
     }),
   );
 }
 
-/** Resolves once `work` settles or `ms` passed on `scheduler`, whichever is first. */
-function within(work: Promise<unknown>, ms: number, scheduler: Scheduler): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = scheduler.at(scheduler.clock.now() + ms, () => resolve());
-    const done = (): void => {
-      timer.cancel();
-      resolve();
-    };
-    work.then(done, done);
+/**
+ * @internal resolves once `work` settles or `ms` passed, whichever is first:
+ * `kill()` waits a little for work in progress with Redis, never for ever.
+ */
+export function settledWithin(
+  work: Promise<unknown>,
+  ms: number,
+  clock: Clock,
+  scheduler: Scheduler,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = scheduler.at(clock.now() + ms, () => resolve());
+    work.then(
+      () => {
+        timer.cancel();
+        resolve();
+      },
+      () => {
+        timer.cancel();
+        resolve();
+      },
+    );
   });
 }

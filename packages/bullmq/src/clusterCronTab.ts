@@ -10,7 +10,7 @@ import {
 } from '@tickwork/core';
 import { type CronRun, type CrontabEntry, parseCrontab, previousRuns } from '@tickwork/crontab';
 import { type Observable, Subject } from 'rxjs';
-import { CLOSE_WITHIN_MS } from './closeWithin.js';
+import { CLOSE_WITHIN_MS, settledWithin } from './closeWithin.js';
 import { type ClusterCrontabBindings, prepareEntries } from './clusterCronFile.js';
 import type {
   ClusterCronJobInfo,
@@ -31,7 +31,6 @@ import { ClusterCronReconciler } from './clusterCronReconciler.js';
 import { ClusterCronSchedules } from './clusterCronSchedules.js';
 import { ClusterCronState } from './clusterCronState.js';
 import { ClusterCronTriggers } from './clusterCronTrigger.js';
-import { settledWithin } from './clusterWorkerRun.js';
 
 const C = 'ClusterCronTab';
 

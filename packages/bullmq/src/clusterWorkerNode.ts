@@ -9,7 +9,7 @@ import {
 } from '@tickwork/core';
 import { type Job, Queue, QueueEvents, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { closeWithin } from './closeWithin.js';
+import { closeWithin, settledWithin } from './closeWithin.js';
 import type { ClusterHandlers, ClusterJobData, ClusterJobResult } from './clusterRequest.js';
 import { DEFAULT_KEEP_FINISHED_MS } from './clusterRequestJob.js';
 import { CANCEL_EVENT, type ClusterLayout } from './clusterRequestLayout.js';
@@ -20,7 +20,6 @@ import {
   LazyAbort,
   type RunEnd,
   runUntilAborted,
-  settledWithin,
 } from './clusterWorkerRun.js';
 import { blockingConnection } from './redisConnection.js';
 

@@ -7,6 +7,7 @@ import {
 } from '@tickwork/core';
 import type { KeyEntry } from '@tickwork/workers';
 import type { Observable } from 'rxjs';
+import { settledWithin } from './closeWithin.js';
 import type {
   ClusterArgsOf,
   ClusterHandlers,
@@ -34,7 +35,6 @@ import {
   type ClusterWorkerProcessOptions,
   parseClientOptions,
 } from './clusterWorkerProcessOptions.js';
-import { settledWithin } from './clusterWorkerRun.js';
 
 // Kept for the first slice's import paths; the types live in their own files.
 export type { ClusterSendOptions } from './clusterRequestOptions.js';

@@ -135,28 +135,3 @@ function failed(error: unknown, startedAt: number, finishedAt: number): RunEnd {
     result: { ok: false, error: serializeError(error), startedAt, finishedAt },
   };
 }
-
-/**
- * @internal resolves once `work` settles or `ms` passed, whichever is first:
- * `kill()` waits a little for work in progress with Redis, never for ever.
- */
-export function settledWithin(
-  work: Promise<unknown>,
-  ms: number,
-  clock: Clock,
-  scheduler: Scheduler,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = scheduler.at(clock.now() + ms, () => resolve());
-    work.then(
-      () => {
-        timer.cancel();
-        resolve();
-      },
-      () => {
-        timer.cancel();
-        resolve();
-      },
-    );
-  });
-}

@@ -1,8 +1,7 @@
 import type { Logger, ScheduledTimer, Scheduler } from '@tickwork/core';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
-import { CLOSE_WITHIN_MS, closeWithin } from './closeWithin.js';
+import { CLOSE_WITHIN_MS, closeWithin, settledWithin } from './closeWithin.js';
 import type { ResolvedClusterOptions } from './clusterThreadDictOptions.js';
-import { settledWithin } from './clusterWorkerRun.js';
 import { blockingConnection } from './redisConnection.js';
 import { parseLeaseJobId, shardOfJobName, shardSchedulerId, windowEnd } from './shardLeaseJob.js';
 import type { LeaseEnd, ShardLeases } from './shardLeases.js';
