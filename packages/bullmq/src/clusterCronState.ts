@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { RedisConnectionOptions } from './redisConnection.js';
+import { quitRedis, type RedisConnectionOptions } from './redisConnection.js';
 
 /**
  * @internal what a node may do with a slot, decided atomically in Redis:
@@ -198,17 +198,8 @@ export class ClusterCronState {
   }
 
   /** Closes the connection. */
-  async close(): Promise<void> {
-    // QUIT on a connection that is down would wait for it to come back.
-    if (this.client.status !== 'ready') {
-      this.client.disconnect();
-      return;
-    }
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+  close(): Promise<void> {
+    return quitRedis(this.client);
   }
 
   private key(suffix: string): string {

@@ -1,5 +1,5 @@
 import { ConfigError, checkOptions } from '@tickwork/core';
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 
 /**
  * How to reach Redis: ioredis options (`host`, `port`, `password`, `db`,
@@ -20,4 +20,21 @@ export function checkConnection(component: string, value: unknown): RedisConnect
     throw new ConfigError(`${component}: options.connection is required`, 'options.connection');
   }
   return checkOptions(component, 'options.connection', value as RedisConnectionOptions);
+}
+
+/**
+ * @internal closes a connection of ours: QUIT when connected, else (or if
+ * QUIT fails) drops it. QUIT on a connection that is down would wait for it
+ * to come back; dropping it also ends its reconnect loop.
+ */
+export async function quitRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // fall through to disconnect
+    }
+  }
+  client.disconnect();
 }

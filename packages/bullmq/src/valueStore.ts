@@ -1,6 +1,6 @@
 import type { Logger } from '@tickwork/core';
 import { Redis } from 'ioredis';
-import type { RedisConnectionOptions } from './redisConnection.js';
+import { quitRedis, type RedisConnectionOptions } from './redisConnection.js';
 import { CLAIM_SCRIPT, PUBLISH_SCRIPT } from './valueStoreScripts.js';
 
 /** What the value store tells its owner. @internal */
@@ -160,7 +160,7 @@ export class ValueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([quit(this.command), quit(this.subscriber)]);
+    await Promise.all([quitRedis(this.command), quitRedis(this.subscriber)]);
   }
 
   private ownerKey(shard: number): string {
@@ -203,17 +203,4 @@ export class ValueStore {
     if (this.closed) return;
     this.logger.warn({ connection, error }, 'ClusterThreadDict: redis');
   }
-}
-
-/** QUIT when connected, else drop the connection (no reconnect loop left behind). */
-async function quit(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    try {
-      await client.quit();
-      return;
-    } catch {
-      // fall through to disconnect
-    }
-  }
-  client.disconnect();
 }
