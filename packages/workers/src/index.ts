@@ -5,8 +5,9 @@
  * @module
  */
 
+export type { CachedKeyOptions, KeyEntry } from './cachedKey.js';
+export { CachedKey } from './cachedKey.js';
 export { OutcomeCounts } from './outcomeCounts.js';
-export type { KeyEntry } from './periodicKey.js';
 export type {
   ArgsOf,
   ExecutorContext,

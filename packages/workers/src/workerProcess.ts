@@ -8,7 +8,8 @@ import {
   TimeoutError,
 } from '@tickwork/core';
 import type { Observable } from 'rxjs';
-import type { KeyEntry, PeriodicKey } from './periodicKey.js';
+import type { KeyEntry } from './cachedKey.js';
+import type { PeriodicKey } from './periodicKey.js';
 import { PeriodicKeys } from './periodicKeys.js';
 import type { ArgsOf, HandlerMap, ResultOf, TargetOf, UntypedHandlers } from './protocol.js';
 import { RequestEngine } from './requestEngine.js';

@@ -6,7 +6,8 @@ it('counts outcomes by terminal state and resets all but the current queued/runn
   c.queued = 2;
   c.running = 1;
   c.coalesced = 3;
-  for (const s of ['completed', 'completed', 'failed', 'canceled', 'timed-out'] as const) c.count(s);
+  for (const s of ['completed', 'completed', 'failed', 'canceled', 'timed-out'] as const)
+    c.count(s);
   expect(c).toMatchObject({ completed: 2, failed: 1, canceled: 1, timedOut: 1 });
   c.reset(1_000);
   expect(c).toMatchObject({
