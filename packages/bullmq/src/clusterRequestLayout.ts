@@ -1,4 +1,5 @@
-import { ConfigError, checkInteger, checkString } from '@tickwork/core';
+import { ConfigError, checkInteger, checkString, type Logger } from '@tickwork/core';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /** Name of the custom event asking nodes to abort a running request (and clients to settle it). */
@@ -117,4 +118,28 @@ export function checkRequestId(component: string, path: string, value: unknown):
     );
   }
   return id;
+}
+
+/**
+ * @internal reads the jobs waiting (plain, prioritized, delayed) in each of
+ * `queues` into `sizes`, for diagnostics; a failure is logged, the last
+ * sizes stay.
+ */
+export async function readQueueSizes(
+  queues: ReadonlyMap<string, Queue>,
+  sizes: Map<string, number>,
+  logger: Logger,
+  label: string,
+): Promise<void> {
+  try {
+    for (const [name, queue] of queues) {
+      const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+      sizes.set(
+        name,
+        Object.values(counts).reduce((a, b) => a + b, 0),
+      );
+    }
+  } catch (error) {
+    logger.warn({ err: error }, `${label}: queue sizes`);
+  }
 }

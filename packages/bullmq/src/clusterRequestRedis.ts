@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { closeWithin } from './closeWithin.js';
 import type { ClusterJobData, ClusterJobResult } from './clusterRequest.js';
 import type { CancelContext } from './clusterRequestCancel.js';
-import type { ClusterLayout } from './clusterRequestLayout.js';
+import { type ClusterLayout, readQueueSizes } from './clusterRequestLayout.js';
 import { ClusterRequestStore } from './clusterRequestStore.js';
 import { ClusterRequestTracker, type TrackerHooks } from './clusterRequestTracker.js';
 import type { RedisConnectionOptions } from './redisConnection.js';
@@ -92,17 +92,7 @@ export class ClusterRequestRedis {
 
   /** Reads the number of jobs waiting in each queue (for diagnostics). */
   async readSizes(): Promise<void> {
-    try {
-      for (const [name, queue] of this.queues) {
-        const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
-        this.sizes.set(
-          name,
-          Object.values(counts).reduce((a, b) => a + b, 0),
-        );
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, `${this.label}: queue sizes`);
-    }
+    await readQueueSizes(this.queues, this.sizes, this.logger, this.label);
   }
 
   /** Closes everything. */

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { closeWithin, settledWithin } from './closeWithin.js';
 import type { ClusterHandlers, ClusterJobData, ClusterJobResult } from './clusterRequest.js';
 import { DEFAULT_KEEP_FINISHED_MS } from './clusterRequestJob.js';
-import { CANCEL_EVENT, type ClusterLayout } from './clusterRequestLayout.js';
+import { CANCEL_EVENT, type ClusterLayout, readQueueSizes } from './clusterRequestLayout.js';
 import { ClusterTargetStats } from './clusterRequestStats.js';
 import { type ClusterWorkerNodeOptions, parseNodeOptions } from './clusterWorkerNodeOptions.js';
 import {
@@ -248,17 +248,7 @@ export class ClusterWorkerNode<H extends ClusterHandlers = ClusterHandlers> exte
   }
 
   private async readSizes(): Promise<void> {
-    try {
-      for (const [name, queue] of this.queues) {
-        const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
-        this.sizes.set(
-          name,
-          Object.values(counts).reduce((a, b) => a + b, 0),
-        );
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, `${this.label}: queue sizes`);
-    }
+    await readQueueSizes(this.queues, this.sizes, this.logger, this.label);
   }
 
   private onCancel(jobId: string | undefined, message: string | undefined): void {
