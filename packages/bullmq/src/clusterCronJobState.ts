@@ -2,6 +2,7 @@ import {
   ConfigError,
   checkDuration,
   checkFunction,
+  checkInstant,
   checkInteger,
   checkOneOf,
   checkOptions,
@@ -9,30 +10,13 @@ import {
   OVERRUN_POLICIES,
   Stats,
 } from '@tickwork/core';
-import { nextRun, nextRuns, toCronPattern } from '@tickwork/crontab';
+import { nextRuns, toCronPattern } from '@tickwork/crontab';
 import type {
   ClusterCronJobOptions,
   ClusterCronJobState,
   ClusterCronTask,
 } from './clusterCronJob.js';
 import { checkZone } from './clusterCronOptions.js';
-
-/**
- * Passed slots counted one by one before giving up counting exactly (a job
- * every second after a week without nodes); beyond it the count is a floor.
- */
-const MAX_COUNTED_MISSES = 100_000;
-
-function instant(component: string, path: string, value: unknown): number {
-  const t = value instanceof Date ? value.getTime() : value;
-  if (typeof t !== 'number' || !Number.isFinite(t)) {
-    throw new ConfigError(
-      `${component}: ${path} must be a Date or finite epoch milliseconds (got ${String(value)})`,
-      path,
-    );
-  }
-  return t;
-}
 
 /**
  * @internal validates `add()` arguments and builds the job's local state
@@ -54,11 +38,11 @@ export function createJobState(
   const startAt =
     o.startAt === undefined
       ? Number.NEGATIVE_INFINITY
-      : instant(component, 'options.startAt', o.startAt);
+      : checkInstant(component, 'options.startAt', o.startAt);
   const stopAt =
     o.stopAt === undefined
       ? Number.POSITIVE_INFINITY
-      : instant(component, 'options.stopAt', o.stopAt);
+      : checkInstant(component, 'options.stopAt', o.stopAt);
   if (stopAt < startAt) {
     throw new ConfigError(
       `${component}: options.stopAt must not be before options.startAt`,
@@ -128,24 +112,4 @@ export function nextSlotOf(job: ClusterCronJobState, now: number): number {
 /** @internal whether a job has no scheduled run left after `now` */
 export function isFinished(job: ClusterCronJobState, now: number): boolean {
   return job.runs >= job.maxRuns || upcomingSlots(job, now, 1).length === 0;
-}
-
-/**
- * @internal the slots of `job` after `slot` that have passed by `now` (up to
- * stopAt): how many, and the latest of them (`slot` when none)
- */
-export function passedSlots(
-  job: ClusterCronJobState,
-  slot: number,
-  now: number,
-): { passed: number; latest: number } {
-  let passed = 0;
-  let latest = slot;
-  let t = nextRun(job.pattern, slot, { tz: job.tz });
-  while (t !== null && t <= now && t <= job.stopAt && passed < MAX_COUNTED_MISSES) {
-    passed++;
-    latest = t;
-    t = nextRun(job.pattern, t, { tz: job.tz });
-  }
-  return { passed, latest };
 }

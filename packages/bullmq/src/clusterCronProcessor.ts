@@ -6,10 +6,11 @@ import {
   type Stats,
 } from '@tickwork/core';
 import type { CronRun, CronTrigger } from '@tickwork/crontab';
+import { passedSlots } from '@tickwork/crontab';
 import { type Job, WaitingError, Worker } from 'bullmq';
 import { closeWithin } from './closeWithin.js';
 import type { ClusterCronJobState } from './clusterCronJob.js';
-import { nextSlotOf, passedSlots } from './clusterCronJobState.js';
+import { nextSlotOf } from './clusterCronJobState.js';
 import type { ClusterCronTabSettings } from './clusterCronOptions.js';
 import { isManualData, type ManualOutcome, runTask, toManualOutcome } from './clusterCronRun.js';
 import type { ClaimMode, ClaimOutcome, ClusterCronState } from './clusterCronState.js';
@@ -156,7 +157,10 @@ export class ClusterCronProcessor {
     // ran, or all were busy). A redelivered slot had its successor made on
     // its first delivery, so this holds on the first attempt only.
     if (attempt <= 1) {
-      const { passed, latest } = passedSlots(job, slot, this.host.clock.now());
+      const { passed, latest } = passedSlots(job.pattern, slot, this.host.clock.now(), {
+        tz: job.tz,
+        until: job.stopAt,
+      });
       if (passed > 0) {
         if (job.catchUp === 'skip') {
           this.count(job, 'miss', passed + 1);

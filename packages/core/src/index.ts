@@ -48,6 +48,7 @@ export {
   checkBoolean,
   checkDuration,
   checkFunction,
+  checkInstant,
   checkInteger,
   checkNumber,
   checkOneOf,

@@ -118,6 +118,18 @@ export function checkString(
   return value;
 }
 
+/**
+ * Returns the epoch milliseconds of `value`, a `Date` or a number, if it is a
+ * finite time within the `Date` range; else throws {@link ConfigError}.
+ */
+export function checkInstant(component: string, path: string, value: unknown): number {
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !(Math.abs(t) <= 8.64e15)) {
+    fail(component, path, 'a Date or finite epoch milliseconds', value);
+  }
+  return t;
+}
+
 /** Returns `value` if it is a boolean; else throws {@link ConfigError}. */
 export function checkBoolean(component: string, path: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(component, path, 'a boolean', value);

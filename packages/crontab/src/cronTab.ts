@@ -4,6 +4,7 @@ import {
   ConfigError,
   checkDuration,
   checkFunction,
+  checkInstant,
   checkInteger,
   checkOneOf,
   checkOptions,
@@ -28,6 +29,7 @@ import type {
 } from './cronJob.js';
 import { bindEntry, type CrontabBindings, type CrontabEntry, parseCrontab } from './crontabFile.js';
 import { nextRun, nextRuns, previousRuns, toCronPattern } from './nextRun.js';
+import { passedSlots } from './passedSlots.js';
 
 /** Options of {@link CronTab}. */
 export interface CronTabOptions extends ComponentOptions {
@@ -40,23 +42,6 @@ export interface CronTabOptions extends ComponentOptions {
    * and croner do; pass `false` to start it later. @defaultValue true
    */
   start?: boolean;
-}
-
-/**
- * Passed slots counted one by one before giving up counting exactly (a job
- * every second after a week of suspend); beyond it the count is a floor.
- */
-const MAX_COUNTED_MISSES = 100_000;
-
-function instant(component: string, path: string, value: unknown): number {
-  const t = value instanceof Date ? value.getTime() : value;
-  if (typeof t !== 'number' || !Number.isFinite(t)) {
-    throw new ConfigError(
-      `${component}: ${path} must be a Date or finite epoch milliseconds (got ${String(value)})`,
-      path,
-    );
-  }
-  return t;
 }
 
 /**
@@ -117,9 +102,13 @@ export class CronTab extends Lifecycle {
     const tz = o.tz === undefined ? this.tz : checkString(c, 'options.tz', o.tz);
     nextRun(pattern, 0, { tz }); // validates the zone now rather than at the first run
     const startAt =
-      o.startAt === undefined ? Number.NEGATIVE_INFINITY : instant(c, 'options.startAt', o.startAt);
+      o.startAt === undefined
+        ? Number.NEGATIVE_INFINITY
+        : checkInstant(c, 'options.startAt', o.startAt);
     const stopAt =
-      o.stopAt === undefined ? Number.POSITIVE_INFINITY : instant(c, 'options.stopAt', o.stopAt);
+      o.stopAt === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkInstant(c, 'options.stopAt', o.stopAt);
     if (stopAt < startAt) {
       throw new ConfigError(
         `${c}: options.stopAt must not be before options.startAt`,
@@ -393,14 +382,10 @@ export class CronTab extends Lifecycle {
     const now = slot.firedAt;
     // Later slots that have passed too mean the process slept, was blocked or
     // the clock jumped forward: those slots were missed.
-    let passed = 0;
-    let latest = due;
-    let t = nextRun(job.pattern, due, { tz: job.tz });
-    while (t !== null && t <= now && t <= job.stopAt && passed < MAX_COUNTED_MISSES) {
-      passed++;
-      latest = t;
-      t = nextRun(job.pattern, t, { tz: job.tz });
-    }
+    const { passed, latest } = passedSlots(job.pattern, due, now, {
+      tz: job.tz,
+      until: job.stopAt,
+    });
     job.lastSlot = Math.max(latest, now);
     if (passed === 0) {
       this.runSlot(job, due, 'schedule');

@@ -28,4 +28,5 @@ export {
   previousRuns,
   toCronPattern,
 } from './nextRun.js';
+export { MAX_COUNTED_SLOTS, passedSlots } from './passedSlots.js';
 export { SEARCH_HORIZON_DAYS } from './runSearch.js';

@@ -44,7 +44,7 @@ export function toCronPattern(expression: CronExpression): CronPattern {
   return pattern;
 }
 
-function checkInstant(component: string, name: string, value: number): void {
+function checkEpochMs(component: string, name: string, value: number): void {
   if (typeof value !== 'number' || !(Math.abs(value) <= MAX_INSTANT)) {
     throw new ConfigError(
       `${component}: ${name} must be a finite number of epoch milliseconds within the Date range (got ${String(value)})`,
@@ -103,7 +103,7 @@ export function nextRun(
   options?: CronTimeOptions,
 ): number | null {
   const pattern = toCronPattern(expression);
-  checkInstant('nextRun', 'after', after);
+  checkEpochMs('nextRun', 'after', after);
   return instantOrNull(searchForward(pattern, zoneOf('nextRun', options), after));
 }
 
@@ -131,7 +131,7 @@ export function nextRuns(
 ): number[] {
   const pattern = toCronPattern(expression);
   checkCount('nextRuns', n);
-  checkInstant('nextRuns', 'after', after);
+  checkEpochMs('nextRuns', 'after', after);
   const zone = zoneOf('nextRuns', options);
   const runs: number[] = [];
   let t = after;
@@ -159,7 +159,7 @@ export function previousRun(
   options?: CronTimeOptions,
 ): number | null {
   const pattern = toCronPattern(expression);
-  checkInstant('previousRun', 'before', before);
+  checkEpochMs('previousRun', 'before', before);
   return instantOrNull(searchBackward(pattern, zoneOf('previousRun', options), before));
 }
 
@@ -187,7 +187,7 @@ export function previousRuns(
 ): number[] {
   const pattern = toCronPattern(expression);
   checkCount('previousRuns', n);
-  checkInstant('previousRuns', 'before', before);
+  checkEpochMs('previousRuns', 'before', before);
   const zone = zoneOf('previousRuns', options);
   const runs: number[] = [];
   let t = before;
@@ -223,7 +223,7 @@ export function matches(
   options?: CronTimeOptions,
 ): boolean {
   const pattern = toCronPattern(expression);
-  checkInstant('matches', 'instant', instant);
+  checkEpochMs('matches', 'instant', instant);
   const zone = zoneOf('matches', options);
   return matchesWallTime(pattern, instant + zone.offset(instant));
 }

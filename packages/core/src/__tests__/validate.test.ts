@@ -4,6 +4,7 @@ import {
   checkBoolean,
   checkDuration,
   checkFunction,
+  checkInstant,
   checkInteger,
   checkNumber,
   checkOneOf,
@@ -86,6 +87,17 @@ describe('validation helpers', () => {
     expect(checkOptions('X', 'options', undefined)).toEqual({});
     expect(configError(() => checkOptions('X', 'options', [] as object)).message).toBe(
       'X: options must be an object (got an array)',
+    );
+  });
+
+  it('checkInstant takes a Date or epoch ms within the Date range', () => {
+    expect(checkInstant('CronTab.add', 'options.startAt', new Date(5_000))).toBe(5_000);
+    expect(checkInstant('CronTab.add', 'options.startAt', -1)).toBe(-1);
+    for (const bad of [Number.NaN, 9e15, '5', new Date(Number.NaN), undefined]) {
+      expect(() => checkInstant('CronTab.add', 'options.startAt', bad)).toThrow(ConfigError);
+    }
+    expect(() => checkInstant('CronTab.add', 'options.startAt', Number.NaN)).toThrow(
+      'CronTab.add: options.startAt must be a Date or finite epoch milliseconds (got NaN)',
     );
   });
 
