@@ -14,7 +14,7 @@ import {
 } from '@tickwork/bullmq';
 import { ConfigError, Registry, systemClock, TimeoutError } from '@tickwork/core';
 import { type ReadFailure, readFailure } from '@tickwork/polling';
-import { WorkerProcess } from '@tickwork/workers';
+import type { WorkerProcess } from '@tickwork/workers';
 import { clusterReport, clusterSummary } from './clusterSummary.js';
 import type {
   DeviceServerBase,
@@ -24,7 +24,7 @@ import type {
 import { deviceOf, periodOf } from './plantPolling.js';
 import { redisLabel } from './redisUrl.js';
 import { serveOnFreePort } from './serveOnFreePort.js';
-import { shutdownOnce, summaryReporter } from './serverParts.js';
+import { analysisPool, shutdownOnce, summaryReporter } from './serverParts.js';
 import { SimulatedPlant } from './simulatedPlant.js';
 import { snapshotWriter } from './snapshotWriter.js';
 import type { handlers, WaveformStats } from './waveformExecutor.js';
@@ -172,14 +172,7 @@ export async function startClusterDeviceServer(
   for (const attribute of plant.attributes())
     dict.append(attribute, { periodMs: periodOf(attribute) });
 
-  const pool = new WorkerProcess<typeof handlers>({
-    ...common,
-    name: 'analysis-pool',
-    executor: new URL('./waveformExecutor.ts', import.meta.url),
-    minThreads: 1,
-    maxThreads: 2,
-    timeoutMs: 2_000,
-  });
+  const pool = analysisPool(common, 'analysis-pool');
   const node = new ClusterWorkerNode({
     ...common,
     name: 'analysis-node',

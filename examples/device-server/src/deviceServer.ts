@@ -4,11 +4,11 @@ import { type Clock, Registry, systemClock } from '@tickwork/core';
 import { CronTab } from '@tickwork/crontab';
 import { type DiagnosticsServer, serveDiagnostics } from '@tickwork/ops';
 import { type ReadFailure, readFailure, ThreadDict, ThreadedObject } from '@tickwork/polling';
-import { WorkerProcess } from '@tickwork/workers';
+import type { WorkerProcess } from '@tickwork/workers';
 import type { ClusterDeviceServer, ClusterDeviceServerOptions } from './clusterDeviceServer.js';
 import { startClusterDeviceServer } from './clusterDeviceServer.js';
 import { deviceOf, mib, periodOf } from './plantPolling.js';
-import { shutdownOnce, summaryReporter } from './serverParts.js';
+import { analysisPool, shutdownOnce, summaryReporter } from './serverParts.js';
 import { type AttributeValue, SimulatedPlant } from './simulatedPlant.js';
 import { snapshotWriter } from './snapshotWriter.js';
 import type { handlers, WaveformStats } from './waveformExecutor.js';
@@ -147,14 +147,7 @@ async function startInProcess(options: DeviceServerOptions): Promise<DeviceServe
   for (const attribute of plant.attributes())
     dict.append(attribute, { periodMs: periodOf(attribute) });
 
-  const pool = new WorkerProcess<typeof handlers>({
-    ...common,
-    name: 'analysis',
-    executor: new URL('./waveformExecutor.ts', import.meta.url),
-    minThreads: 1,
-    maxThreads: 2,
-    timeoutMs: 2_000,
-  });
+  const pool = analysisPool(common, 'analysis');
   const analysis = new Map<string, WaveformStats>();
   const subscriptions = plant.devicesOf('scope').map((scope) => {
     const key = `${scope}/waveform`;

@@ -1,11 +1,28 @@
 /**
- * The parts both modes of the device server share: the periodic summary
- * line and the shutdown sequence.
+ * The parts both modes of the device server share: the waveform analysis
+ * pool, the periodic summary line and the shutdown sequence.
  * @module
  */
 import type { Clock, Registry } from '@tickwork/core';
 import type { DiagnosticsServer } from '@tickwork/ops';
 import { ThreadedObject } from '@tickwork/polling';
+import { WorkerProcess } from '@tickwork/workers';
+import type { handlers } from './waveformExecutor.js';
+
+/** The worker threads waveform statistics are computed in (1-2 threads, 2 s per analysis). */
+export function analysisPool(
+  common: { clock: Clock; registry: Registry },
+  name: string,
+): WorkerProcess<typeof handlers> {
+  return new WorkerProcess<typeof handlers>({
+    ...common,
+    name,
+    executor: new URL('./waveformExecutor.ts', import.meta.url),
+    minThreads: 1,
+    maxThreads: 2,
+    timeoutMs: 2_000,
+  });
+}
 
 /** A `ThreadedObject` printing `summary()` every `everyMs` (none for 0), not started. */
 export function summaryReporter(
