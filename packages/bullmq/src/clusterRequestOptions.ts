@@ -4,6 +4,7 @@ import {
   checkDuration,
   checkFunction,
   checkInteger,
+  checkKnownKeys,
   checkOneOf,
   checkOptions,
   checkString,
@@ -124,18 +125,6 @@ export function bullPriority(priority: number): number {
   return 2 ** 20 - priority;
 }
 
-/** @internal throws ConfigError for an option name not in `known` (catches `timeout` for `timeoutMs`) */
-export function checkKeys(path: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new ConfigError(
-        `${C}: ${path}.${key} is not an option; known options: ${known.join(', ')}`,
-        `${path}.${key}`,
-      );
-    }
-  }
-}
-
 function parsePriority(path: string, value: unknown): number {
   if (typeof value === 'string') {
     return Priority[checkOneOf(C, path, value, Object.keys(Priority) as PriorityName[])];
@@ -172,7 +161,7 @@ function parseCallback(path: string, value: unknown): RequestCallback<unknown> |
 export function parseSendOptions(value: unknown): ParsedClusterSend {
   if (typeof value === 'function') return parseSendOptions({ callback: value });
   const o = checkOptions(C, 'send options', value as ClusterSendOptions | undefined);
-  checkKeys('send options', o, SEND_KEYS);
+  checkKnownKeys(C, 'send options', o, SEND_KEYS);
   return {
     callback: parseCallback('send options.callback', o.callback),
     requestId:
@@ -194,7 +183,7 @@ export function parseSendOptions(value: unknown): ParsedClusterSend {
 /** @internal validated command options, as send options */
 export function parseCommandOptions(value: unknown): ParsedClusterSend {
   const o = checkOptions(C, 'command options', value as ClusterCommandOptions | undefined);
-  checkKeys('command options', o, COMMAND_KEYS);
+  checkKnownKeys(C, 'command options', o, COMMAND_KEYS);
   return {
     ...parseSendOptions({ callback: o.callback, requestId: o.requestId, signal: o.signal }),
     timeoutMs:
@@ -219,7 +208,7 @@ export function parseAddOptions(value: unknown): ParsedClusterAdd {
     throw new ConfigError(`${C}: add options are required (at least { periodMs })`, 'add options');
   }
   const o = checkOptions(C, 'add options', value as ClusterAddOptions);
-  checkKeys('add options', o, ADD_KEYS);
+  checkKnownKeys(C, 'add options', o, ADD_KEYS);
   const periodMs = checkDuration(C, 'add options.periodMs', o.periodMs, { min: 10 });
   return {
     periodMs,
@@ -239,7 +228,7 @@ export function parseAddOptions(value: unknown): ParsedClusterAdd {
 /** @internal validated `{ timeoutMs }` of `waitCompleted` (0: none) */
 export function parseWaitOptions(value: unknown): number {
   const o = checkOptions(C, 'waitCompleted options', value as { timeoutMs?: number } | undefined);
-  checkKeys('waitCompleted options', o, ['timeoutMs']);
+  checkKnownKeys(C, 'waitCompleted options', o, ['timeoutMs']);
   return o.timeoutMs === undefined
     ? 0
     : checkDuration(C, 'waitCompleted options.timeoutMs', o.timeoutMs);

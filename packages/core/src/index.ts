@@ -50,6 +50,7 @@ export {
   checkFunction,
   checkInstant,
   checkInteger,
+  checkKnownKeys,
   checkNumber,
   checkOneOf,
   checkOptions,

@@ -130,6 +130,34 @@ export function checkInstant(component: string, path: string, value: unknown): n
   return t;
 }
 
+/**
+ * Throws {@link ConfigError} for an option name of `options` not in `known`,
+ * so a typo (`timeout` for `timeoutMs`) fails loudly instead of being
+ * ignored; a name that is `known` with `Ms` appended gets a hint.
+ *
+ * @param component - component name for the message
+ * @param path - path of the options object, e.g. `send options`
+ * @param options - the options object (already checked to be an object)
+ * @param known - the accepted names
+ */
+export function checkKnownKeys(
+  component: string,
+  path: string,
+  options: object,
+  known: ReadonlySet<string> | readonly string[],
+): void {
+  const names: ReadonlySet<string> = known instanceof Set ? known : new Set(known);
+  for (const key in options) {
+    if (!names.has(key)) {
+      const hint = names.has(`${key}Ms`) ? ` (did you mean ${key}Ms? durations are in ms)` : '';
+      throw new ConfigError(
+        `${component}: ${path}.${key} is not an option${hint}; known options: ${[...names].join(', ')}`,
+        `${path}.${key}`,
+      );
+    }
+  }
+}
+
 /** Returns `value` if it is a boolean; else throws {@link ConfigError}. */
 export function checkBoolean(component: string, path: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(component, path, 'a boolean', value);

@@ -3,6 +3,7 @@ import {
   checkBoolean,
   checkDuration,
   checkFunction,
+  checkKnownKeys,
   checkNumber,
   checkOneOf,
   checkOptions,
@@ -11,7 +12,6 @@ import {
   OVERRUN_POLICIES,
   type OverrunPolicy,
 } from '@tickwork/core';
-import { checkKeys } from './checkKeys.js';
 import type { RequestCallback, RequestId } from './workerRequest.js';
 
 /** Named priorities; any finite number works too (higher runs first). */
@@ -189,7 +189,7 @@ export function parseSendOptions<R>(value: unknown): ParsedSend<R> {
   if (value === undefined) return NO_OPTIONS as ParsedSend<R>;
   if (typeof value === 'function') return { ...NO_OPTIONS, callback: value as RequestCallback<R> };
   const o = checkOptions(C, 'send options', value as SendOptions<R>);
-  checkKeys(C, 'send options', o, SEND_KEYS);
+  checkKnownKeys(C, 'send options', o, SEND_KEYS);
   return {
     callback:
       o.callback === undefined
@@ -212,7 +212,7 @@ export function parseSendOptions<R>(value: unknown): ParsedSend<R> {
 /** Validated command options. @internal */
 export function parseCommandOptions<R>(value: CommandOptions<R> | undefined): CommandOptions<R> {
   const o = checkOptions(C, 'command options', value);
-  checkKeys(C, 'command options', o, COMMAND_KEYS);
+  checkKnownKeys(C, 'command options', o, COMMAND_KEYS);
   const out: CommandOptions<R> = {};
   if (o.timeoutMs !== undefined)
     out.timeoutMs = parseTimeout('command options.timeoutMs', o.timeoutMs);
@@ -239,7 +239,7 @@ export function parseAddOptions<R>(value: AddOptions<R> | undefined): ParsedAdd<
     throw new ConfigError(`${C}: add options are required (at least { periodMs })`, 'add options');
   }
   const o = checkOptions(C, 'add options', value);
-  checkKeys(C, 'add options', o, ADD_KEYS);
+  checkKnownKeys(C, 'add options', o, ADD_KEYS);
   const periodMs = checkDuration(C, 'add options.periodMs', o.periodMs, { min: 1 });
   return {
     periodMs,
@@ -264,13 +264,13 @@ export function parseAddOptions<R>(value: AddOptions<R> | undefined): ParsedAdd<
 /** Validated close options: `timeoutMs`, default 30000, 0 waits for ever. @internal */
 export function parseCloseOptions(value: CloseOptions | undefined): number {
   const o = checkOptions(C, 'close options', value);
-  checkKeys(C, 'close options', o, WAIT_KEYS);
+  checkKnownKeys(C, 'close options', o, WAIT_KEYS);
   return o.timeoutMs === undefined ? 30_000 : parseTimeout('close options.timeoutMs', o.timeoutMs);
 }
 
 /** Validated wait options (`timeoutMs`, 0 for none). @internal */
 export function parseWaitOptions(path: string, value: WaitOptions | undefined): number {
   const o = checkOptions(C, path, value);
-  checkKeys(C, path, o, WAIT_KEYS);
+  checkKnownKeys(C, path, o, WAIT_KEYS);
   return o.timeoutMs === undefined ? 0 : parseTimeout(`${path}.timeoutMs`, o.timeoutMs);
 }

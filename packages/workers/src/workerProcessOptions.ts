@@ -9,12 +9,12 @@ import {
   checkBoolean,
   checkDuration,
   checkInteger,
+  checkKnownKeys,
   checkNumber,
   checkOptions,
   checkString,
   describeValue,
 } from '@tickwork/core';
-import { checkKeys } from './checkKeys.js';
 import { parseTimeout } from './requestOptions.js';
 
 /**
@@ -160,7 +160,7 @@ export function parseExecutor(path: string, value: unknown): { url: string; path
 
 function parseResourceLimits(value: unknown): ResourceLimits {
   const o = checkOptions(C, 'options.resourceLimits', value as ResourceLimits);
-  checkKeys(C, 'options.resourceLimits', o, LIMIT_KEYS);
+  checkKnownKeys(C, 'options.resourceLimits', o, LIMIT_KEYS);
   for (const [k, v] of Object.entries(o)) {
     if (v !== undefined) checkNumber(C, `options.resourceLimits.${k}`, v, { min: 1 });
   }
@@ -196,7 +196,7 @@ export function parseWorkerProcessOptions(
     throw new ConfigError(`${C}: options are required (at least { executor })`, 'options');
   }
   const o = checkOptions(C, 'options', options);
-  checkKeys(C, 'options', o, KEYS);
+  checkKnownKeys(C, 'options', o, KEYS);
   if (o.executor === undefined) {
     throw new ConfigError(
       `${C}: options.executor is required: the URL or absolute path of a module calling defineExecutor()`,

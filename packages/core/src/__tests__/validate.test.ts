@@ -6,6 +6,7 @@ import {
   checkFunction,
   checkInstant,
   checkInteger,
+  checkKnownKeys,
   checkNumber,
   checkOneOf,
   checkOptions,
@@ -98,6 +99,16 @@ describe('validation helpers', () => {
     }
     expect(() => checkInstant('CronTab.add', 'options.startAt', Number.NaN)).toThrow(
       'CronTab.add: options.startAt must be a Date or finite epoch milliseconds (got NaN)',
+    );
+  });
+
+  it('checkKnownKeys refuses unknown option names, hinting at the Ms suffix', () => {
+    expect(() => checkKnownKeys('X', 'options', { periodMs: 1 }, ['periodMs'])).not.toThrow();
+    expect(() => checkKnownKeys('X', 'options', { period: 1 }, new Set(['periodMs']))).toThrow(
+      'X: options.period is not an option (did you mean periodMs? durations are in ms); known options: periodMs',
+    );
+    expect(() => checkKnownKeys('X', 'send options', { nope: 1 }, ['a', 'b'])).toThrow(
+      'X: send options.nope is not an option; known options: a, b',
     );
   });
 
