@@ -1,4 +1,10 @@
-import { AbortError, ConfigError, KeyNotFoundError, TimeoutError } from '@tickwork/core';
+import {
+  AbortError,
+  type Clock,
+  ConfigError,
+  KeyNotFoundError,
+  TimeoutError,
+} from '@tickwork/core';
 import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
@@ -26,11 +32,15 @@ afterAll(async () => {
 });
 
 /** A client and one node (not started unless asked) on a fresh queue, killed after the file. */
-function setup(queueName: string, options: { start?: boolean; concurrency?: number } = {}) {
+function setup(
+  queueName: string,
+  options: { start?: boolean; concurrency?: number; clock?: Clock } = {},
+) {
   const journal: Journal = { started: [], aborted: [] };
   const node = new ClusterWorkerNode({
     connection,
     queueName,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     handlers: makeHandlers('n1', journal),
     concurrency: options.concurrency ?? 1,
     start: options.start ?? true,
@@ -125,9 +135,16 @@ describe('ClusterWorkerProcess send options', () => {
   it('cancels a running request from the control stream alone once the node has listened a while', async () => {
     // Past the node's first 5 s of listening it no longer asks Redis for tombstones:
     // the cancel it read from the control stream must be enough.
-    const { journal, node, client } = setup('cancel-late');
+    // The node's clock is stepped 6 s forward once it listens, instead of waiting 6 s.
+    let skew = 0;
+    const clock: Clock = {
+      now: () => Date.now() + skew,
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    const { journal, node, client } = setup('cancel-late', { clock });
     await node.ready();
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    skew = 6_000;
     const first = client.send('k', 'wait', 30_000);
     await until(() => journal.started.some((s) => s.id === first.id), 'running on the node');
     expect(await client.cancel(first.id)).toBe(true);
