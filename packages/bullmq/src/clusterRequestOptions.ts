@@ -100,7 +100,8 @@ export interface ParsedClusterSend {
 }
 
 const C = 'ClusterWorkerProcess';
-const SEND_KEYS = [
+// Sets, made once: checkKnownKeys runs on every send.
+const SEND_KEYS: ReadonlySet<string> = new Set([
   'callback',
   'requestId',
   'priority',
@@ -109,9 +110,16 @@ const SEND_KEYS = [
   'signal',
   'timeoutMs',
   'dedupe',
-] as const;
-const COMMAND_KEYS = ['timeoutMs', 'signal', 'callback', 'requestId'] as const;
-const ADD_KEYS = ['periodMs', 'expireMs', 'callback', 'priority', 'timeoutMs'] as const;
+]);
+const COMMAND_KEYS: ReadonlySet<string> = new Set(['timeoutMs', 'signal', 'callback', 'requestId']);
+const ADD_KEYS: ReadonlySet<string> = new Set([
+  'periodMs',
+  'expireMs',
+  'callback',
+  'priority',
+  'timeoutMs',
+]);
+const WAIT_KEYS: ReadonlySet<string> = new Set(['timeoutMs']);
 
 /** Largest priority magnitude: BullMQ priorities run from 1 to 2^21. */
 export const MAX_PRIORITY = 2 ** 20 - 1;
@@ -228,7 +236,7 @@ export function parseAddOptions(value: unknown): ParsedClusterAdd {
 /** @internal validated `{ timeoutMs }` of `waitCompleted` (0: none) */
 export function parseWaitOptions(value: unknown): number {
   const o = checkOptions(C, 'waitCompleted options', value as { timeoutMs?: number } | undefined);
-  checkKnownKeys(C, 'waitCompleted options', o, ['timeoutMs']);
+  checkKnownKeys(C, 'waitCompleted options', o, WAIT_KEYS);
   return o.timeoutMs === undefined
     ? 0
     : checkDuration(C, 'waitCompleted options.timeoutMs', o.timeoutMs);
