@@ -69,7 +69,14 @@ export interface TimerOptions {
  */
 interface Bucket {
   key: number;
-  readonly entries: ScheduledTimer[];
+  /**
+   * Timers placed here, in `entries[0..size)`. The array keeps its capacity
+   * when the bucket is fired and reused: emptying it with `length = 0` would
+   * drop the backing store, and refilling a phase of hundreds of timers
+   * regrows it, tens of bytes of garbage per fire.
+   */
+  readonly entries: (ScheduledTimer | null)[];
+  size: number;
   /** Entries whose `bucket` is still this one. */
   live: number;
   /** Wake during which the bucket was made; one made during a wake waits for the next. */
@@ -248,7 +255,7 @@ export class Scheduler {
   /** Cancels every timer and disarms the host timer. */
   clear(): void {
     for (const bucket of this.buckets.values()) {
-      for (const t of bucket.entries) if (t.bucket === bucket) t.bucket = null;
+      for (const t of liveEntries(bucket)) t.bucket = null;
     }
     this.buckets.clear();
     this.lastBucket = null;
@@ -289,7 +296,7 @@ export class Scheduler {
     let bucket = last !== null && last.key === key ? last : this.buckets.get(key);
     if (bucket === undefined) {
       bucket = this.spare.pop();
-      if (bucket === undefined) bucket = { key, entries: [], live: 0, epoch: this.epoch };
+      if (bucket === undefined) bucket = { key, entries: [], size: 0, live: 0, epoch: this.epoch };
       else {
         bucket.key = key;
         bucket.epoch = this.epoch;
@@ -298,7 +305,7 @@ export class Scheduler {
       this.heap.push(key);
     }
     this.lastBucket = bucket;
-    bucket.entries.push(timer);
+    bucket.entries[bucket.size++] = timer;
     bucket.live++;
     timer.bucket = bucket;
     this.count++;
@@ -357,8 +364,11 @@ export class Scheduler {
         this.buckets.delete(key);
         if (bucket === this.lastBucket) this.lastBucket = null;
         const entries = bucket.entries;
-        for (let i = 0; i < entries.length; i++) {
+        const size = bucket.size;
+        for (let i = 0; i < size; i++) {
           const t = entries[i]!;
+          // Cleared as it goes, so a spare bucket holds on to no timer.
+          entries[i] = null;
           if (t.bucket !== bucket) continue;
           t.bucket = null;
           bucket.live--;
@@ -382,7 +392,7 @@ export class Scheduler {
             this.logger.error({ err: error }, 'tickwork scheduler: a timer callback threw');
           }
         }
-        entries.length = 0;
+        bucket.size = 0;
         bucket.live = 0;
         if (this.spare.length < SPARE_BUCKETS) this.spare.push(bucket);
       }
@@ -397,7 +407,7 @@ export class Scheduler {
   private rebase(deltaMs: number): void {
     const moved: ScheduledTimer[] = [];
     for (const bucket of this.buckets.values()) {
-      for (const t of bucket.entries) if (t.bucket === bucket && !t.wallClock) moved.push(t);
+      for (const t of liveEntries(bucket)) if (!t.wallClock) moved.push(t);
     }
     for (const t of moved) this.place(t, t.due + deltaMs);
   }
@@ -434,6 +444,16 @@ export class Scheduler {
     this.handle = undefined;
     this.armedKey = Number.POSITIVE_INFINITY;
   }
+}
+
+/** The timers still placed in `bucket` (a cancelled or moved timer leaves a stale entry). */
+function liveEntries(bucket: Bucket): ScheduledTimer[] {
+  const out: ScheduledTimer[] = [];
+  for (let i = 0; i < bucket.size; i++) {
+    const t = bucket.entries[i]!;
+    if (t.bucket === bucket) out.push(t);
+  }
+  return out;
 }
 
 const shared = new WeakMap<Clock, Scheduler>();

@@ -25,6 +25,31 @@ function copy(slot: Readonly<Slot>): Slot {
 }
 
 describe('Scheduler', () => {
+  it('reuses fired buckets: each fires only the timers placed in it since, cancelled ones skipped', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const fired: string[] = [];
+    const timers = ['a', 'b', 'c', 'd'].map((name) =>
+      scheduler.createTimer((slot) => fired.push(`${name}@${slot.dueAt - T0}`)),
+    );
+    const [a, b, c, d] = timers as [ScheduledTimer, ScheduledTimer, ScheduledTimer, ScheduledTimer];
+    a.schedule(T0 + 10, 10);
+    b.schedule(T0 + 10, 10);
+    c.schedule(T0 + 10);
+    await clock.advance(10);
+    // The bucket of t=10 is spare now; t=30's may reuse it with fewer entries.
+    b.cancel();
+    d.schedule(T0 + 30);
+    await clock.advance(20);
+    // d joined t=30's bucket (at t=10) before a did (when it fired at t=20).
+    expect(fired).toEqual(['a@10', 'b@10', 'c@10', 'a@20', 'd@30', 'a@30']);
+    expect(scheduler.size).toBe(1);
+    scheduler.clear();
+    expect(a.scheduled).toBe(false);
+    await clock.advance(100);
+    expect(fired).toHaveLength(6);
+  });
+
   it('keeps a periodic timer on its grid for 10,000 periods, with no drift', async () => {
     const clock = new VirtualClock({ now: T0 });
     const scheduler = new Scheduler({ clock });
