@@ -283,7 +283,7 @@ export abstract class DictEngine<V> extends Lifecycle {
     const now = this.now();
     for (const [period, group] of byPeriod) {
       for (let i = 0; i < group.length; i++)
-        this.arm(group[i]!, now + phaseOffset(i, group.length, period));
+        this.arm(group[i]!, now + phaseOffset(i, group.length, period, this.o.keysPerPhase));
     }
   }
 

@@ -1,20 +1,31 @@
 /**
- * Keys a phase holds, aimed at: about half a millisecond of synchronous reads
- * per scheduler wake, against a wake's fixed cost (a host timer: tens of
- * microseconds of CPU on a VM).
+ * Default of `ThreadDict`'s `keysPerPhase`: keys read in one scheduler wake.
+ *
+ * A wake has a fixed cost besides its reads: the host timer, the event-loop
+ * turn, and code and data gone cold in the CPU caches while the process
+ * slept. Measured on a 2-vCPU VM that is 50-220 us of CPU a wake against
+ * ~0.2 us (warm) to ~0.5 us (cold) for a synchronous read, so 500-key phases
+ * spent more CPU waking than reading. 2000 keys of cheap synchronous reads
+ * take about a millisecond: the last key of a phase starts that much after
+ * the first.
  */
-export const KEYS_PER_PHASE = 500;
+export const KEYS_PER_PHASE = 2000;
 
 /**
  * Phase offsets for a burst of `count` keys with one period: the burst is cut
- * into `ceil(count / KEYS_PER_PHASE)` phases (at most one per ms of the
+ * into `ceil(count / keysPerPhase)` phases (at most one per ms of the
  * period), evenly spaced over it; the `index`-th key of the burst gets the
  * offset of its phase. Consecutive keys share a phase, so a wake walks keys
  * that were appended, and allocated, together.
  * @internal
  */
-export function phaseOffset(index: number, count: number, periodMs: number): number {
-  const phases = Math.max(1, Math.min(Math.ceil(count / KEYS_PER_PHASE), Math.floor(periodMs)));
+export function phaseOffset(
+  index: number,
+  count: number,
+  periodMs: number,
+  keysPerPhase = KEYS_PER_PHASE,
+): number {
+  const phases = Math.max(1, Math.min(Math.ceil(count / keysPerPhase), Math.floor(periodMs)));
   const perPhase = Math.ceil(count / phases);
   return Math.floor((Math.floor(index / perPhase) * periodMs) / phases);
 }

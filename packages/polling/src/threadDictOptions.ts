@@ -7,6 +7,7 @@ import {
   checkInteger,
 } from '@tickwork/core';
 import { checkLimit } from './checks.js';
+import { KEYS_PER_PHASE } from './phaseSpreader.js';
 import type { ReadFailure } from './readFailure.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
 import type { Entry } from './threadDictTypes.js';
@@ -103,6 +104,16 @@ export interface ThreadDictOptions<V> extends ComponentOptions {
   /** Values kept per key in the history ring; 0 keeps none. @defaultValue 10 */
   historyDepth?: number;
   /**
+   * Keys appended together (a loop, or every key on `start()`) are spread
+   * over their period in phases of about this many keys; a phase's keys are
+   * read one after another in one scheduler wake. Larger phases mean fewer
+   * wakes (each costs tens of microseconds of CPU); smaller ones keep a
+   * wake's synchronous work, and so the lateness of a phase's last key,
+   * short. Lower it when synchronous reads take more than a microsecond or
+   * so. @defaultValue 2000
+   */
+  keysPerPhase?: number;
+  /**
    * Most keys held; beyond it the least recently used key (by `get`, `read`,
    * `append` or `set`) is removed as by `remove`. @defaultValue unbounded
    */
@@ -132,6 +143,7 @@ export interface ResolvedDictOptions<V> {
   readonly concurrency: number;
   readonly retry: RetryPolicy | null;
   readonly historyDepth: number;
+  readonly keysPerPhase: number;
   readonly maxEntries: number;
   readonly equals: (a: V, b: V) => boolean;
   readonly threaded: boolean;
@@ -178,6 +190,9 @@ export function resolveDictOptions<V>(c: string, o: ThreadDictOptions<V>): Resol
     historyDepth: checkInteger(c, 'options.historyDepth', o.historyDepth ?? 10, {
       min: 0,
       max: 100_000,
+    }),
+    keysPerPhase: checkInteger(c, 'options.keysPerPhase', o.keysPerPhase ?? KEYS_PER_PHASE, {
+      min: 1,
     }),
     maxEntries:
       o.maxEntries === undefined

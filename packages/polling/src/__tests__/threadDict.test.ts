@@ -1,5 +1,6 @@
 import {
   AbortError,
+  ConfigError,
   ExpiredError,
   KeyNotFoundError,
   StoppedError,
@@ -378,7 +379,7 @@ describe('ThreadDict: watch() and changes$', () => {
 });
 
 describe('ThreadDict: scheduling', () => {
-  it('spreads a burst of appended keys over the period, about 500 keys per phase, each read within one period', async () => {
+  it('spreads a burst of appended keys over the period, about 2000 keys per phase, each read within one period', async () => {
     const { clock } = virtualTime();
     const { read, log } = counterRead(clock);
     const dict = new ThreadDict<number>({
@@ -392,8 +393,8 @@ describe('ThreadDict: scheduling', () => {
     await clock.advance(99);
     expect(new Set(log.map(([k]) => k)).size).toBe(10_000);
     const phaseOf = new Map<string, number>(log.map(([k, t]) => [k, t - T0]));
-    // 20 phases, 5 ms apart; consecutive keys share one: k0..k499 at 0, k500..k999 at 5, ...
-    for (let i = 0; i < 10_000; i++) expect(phaseOf.get(`k${i}`)).toBe(Math.floor(i / 500) * 5);
+    // 5 phases, 20 ms apart; consecutive keys share one: k0..k1999 at 0, k2000..k3999 at 20, ...
+    for (let i = 0; i < 10_000; i++) expect(phaseOf.get(`k${i}`)).toBe(Math.floor(i / 2000) * 20);
     await clock.advance(1);
     // A small burst reads at once, all together; so does a key appended on its own.
     for (let i = 0; i < 300; i++) dict.append(`small${i}`);
@@ -402,6 +403,35 @@ describe('ThreadDict: scheduling', () => {
     expect(log.filter(([k]) => k.startsWith('small')).every(([, t]) => t === T0 + 100)).toBe(true);
     expect(log.at(-1)).toEqual(['late', T0 + 100]);
     await dict.kill();
+  });
+
+  it('keysPerPhase sets the phase size; at most one phase per ms of the period', async () => {
+    const { clock } = virtualTime();
+    const { read, log } = counterRead(clock);
+    const dict = new ThreadDict<number>({
+      clock,
+      registry: false,
+      periodMs: 100,
+      keysPerPhase: 300,
+      read,
+      start: true,
+    });
+    for (let i = 0; i < 1200; i++) dict.append(`k${i}`);
+    // 2000 keys at 5 ms would need 7 phases of 300: capped at 5 phases (of 400 keys) 1 ms apart.
+    for (let i = 0; i < 2000; i++) dict.append(`s${i}`, { periodMs: 5 });
+    await clock.advance(99);
+    const phaseOf = new Map<string, number>();
+    for (const [k, t] of log) if (!phaseOf.has(k)) phaseOf.set(k, t - T0);
+    // 4 phases of 300 keys, 25 ms apart.
+    for (let i = 0; i < 1200; i++) expect(phaseOf.get(`k${i}`)).toBe(Math.floor(i / 300) * 25);
+    for (let i = 0; i < 2000; i++) expect(phaseOf.get(`s${i}`)).toBe(Math.floor(i / 400));
+    await dict.kill();
+    expect(() => new ThreadDict({ registry: false, read: () => 1, keysPerPhase: 0 })).toThrow(
+      ConfigError,
+    );
+    expect(() => new ThreadDict({ registry: false, read: () => 1, keysPerPhase: 1.5 })).toThrow(
+      /options\.keysPerPhase/,
+    );
   });
 
   it('bounds reads in flight with concurrency; waiting keys read in FIFO order as slots free', async () => {
