@@ -10,6 +10,11 @@
  * key's tick count) for the baselines, which reschedule from when each
  * callback ran and so also show their drift.
  *
+ * Every case runs in several rounds, the cases interleaved within a round,
+ * and each number is the median over rounds: on a shared VM a burst of
+ * stolen CPU during one run skews that run, not the table. The ThreadDict /
+ * setInterval ratios pair the two runs of one round.
+ *
  *   node --conditions=@tickwork/source --import tsx bench/polling.ts [--quick]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +38,8 @@ export interface PollingBenchOptions {
   out?: string | null;
   /** Print the markdown table. @defaultValue true */
   print?: boolean;
+  /** Rounds of every case (interleaved); numbers are medians over rounds. @defaultValue 3 (1 with quick) */
+  rounds?: number;
 }
 
 /** One polling case's measurements. */
@@ -43,6 +50,8 @@ export interface PollingCase {
   keys: number;
   periodMs: number;
   variant: 'healthy' | 'faulty';
+  /** Rounds run; every number below is the median over them. */
+  rounds: number;
   seconds: number;
   polls: number;
   pollsPerSec: number;
@@ -52,6 +61,19 @@ export interface PollingCase {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU us per poll of each round, in run order. */
+  cpuUsPerPollRounds: number[];
+  /** p99 lateness of each round, ms. */
+  p99MsRounds: number[];
+}
+
+/** ThreadDict's CPU per poll over setInterval's, paired within each round. */
+export interface PollingRatio {
+  keys: number;
+  variant: 'healthy' | 'faulty';
+  /** Per round, in run order. */
+  rounds: number[];
+  median: number;
 }
 
 /** Everything {@link run} measured. */
@@ -63,6 +85,7 @@ export interface PollingBenchResult {
   cpus: number;
   loadAvg: [number, number];
   cases: PollingCase[];
+  ratios: PollingRatio[];
   /** `get(key)` calls per CPU second (and per wall second). */
   get: {
     keys: number;
@@ -280,6 +303,7 @@ async function pollingCase(
     keys: n,
     periodMs: PERIOD,
     variant: faulty ? 'faulty' : 'healthy',
+    rounds: 1,
     seconds: round(elapsed, 2),
     polls: count,
     pollsPerSec: Math.round(count / elapsed),
@@ -288,9 +312,44 @@ async function pollingCase(
     p50Ms: hist.percentile(50),
     p99Ms: hist.percentile(99),
     maxMs: hist.max(),
+    cpuUsPerPollRounds: [],
+    p99MsRounds: [],
   };
+  result.cpuUsPerPollRounds.push(result.cpuUsPerPoll);
+  result.p99MsRounds.push(result.p99Ms);
   await h.stop();
   return result;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One case's rounds folded into one row: medians, and the per-round CPU and p99 kept. */
+function foldRounds(runs: readonly PollingCase[]): PollingCase {
+  const first = runs[0]!;
+  const med = (pick: (c: PollingCase) => number): number => median(runs.map(pick));
+  return {
+    ...first,
+    rounds: runs.length,
+    seconds: round(
+      med((c) => c.seconds),
+      2,
+    ),
+    polls: Math.round(med((c) => c.polls)),
+    pollsPerSec: Math.round(med((c) => c.pollsPerSec)),
+    cpuUsPerPoll: round(
+      med((c) => c.cpuUsPerPoll),
+      3,
+    ),
+    p50Ms: med((c) => c.p50Ms),
+    p99Ms: med((c) => c.p99Ms),
+    maxMs: med((c) => c.maxMs),
+    cpuUsPerPollRounds: runs.map((c) => c.cpuUsPerPoll),
+    p99MsRounds: runs.map((c) => c.p99Ms),
+  };
 }
 
 /** CPU time of this process, ms. */
@@ -373,18 +432,25 @@ function round(v: number, digits: number): number {
 
 function table(result: PollingBenchResult): string {
   const lines = [
-    `Polling benchmark (node ${result.node}, ${result.quick ? 'quick' : 'full'} run, period ${PERIOD} ms, ` +
+    `Polling benchmark (node ${result.node}, ${result.quick ? 'quick' : 'full'} run, ${result.cases[0]?.rounds ?? 0} rounds, period ${PERIOD} ms, ` +
       `${result.cpus} CPUs, load average ${result.loadAvg[0]} -> ${result.loadAvg[1]})`,
     '',
     "Lateness: healthy keys only, measured in the read against the key's slot (ThreadDict: ctx.dueAt; " +
-      'baselines: start + k x period, so their drift shows). CPU: whole process (process.cpuUsage) per poll.',
+      'baselines: start + k x period, so their drift shows). CPU: whole process (process.cpuUsage) per poll. ' +
+      'Every number is the median over rounds; the last column lists CPU us/poll per round.',
     '',
-    '| impl | keys | variant | polls/s (expected) | CPU us/poll | p50 ms | p99 ms | max ms |',
-    '|---|---:|---|---:|---:|---:|---:|---:|',
+    '| impl | keys | variant | polls/s (expected) | CPU us/poll | p50 ms | p99 ms | max ms | CPU us/poll by round |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of result.cases) {
     lines.push(
-      `| ${c.impl}${c.retry === 'off' ? ' (retry: false)' : ''} | ${c.keys} | ${c.variant} | ${c.pollsPerSec} (${c.expectedPollsPerSec}) | ${c.cpuUsPerPoll} | ${c.p50Ms} | ${c.p99Ms} | ${c.maxMs} |`,
+      `| ${c.impl}${c.retry === 'off' ? ' (retry: false)' : ''} | ${c.keys} | ${c.variant} | ${c.pollsPerSec} (${c.expectedPollsPerSec}) | ${c.cpuUsPerPoll} | ${c.p50Ms} | ${c.p99Ms} | ${c.maxMs} | ${c.cpuUsPerPollRounds.join(' / ')} |`,
+    );
+  }
+  lines.push('');
+  for (const r of result.ratios) {
+    lines.push(
+      `ThreadDict / setInterval CPU per poll, ${r.keys} keys ${r.variant}: ${r.median}x (rounds: ${r.rounds.join(', ')})`,
     );
   }
   lines.push(
@@ -403,26 +469,50 @@ export async function runPollingBench(
   options: PollingBenchOptions = {},
 ): Promise<PollingBenchResult> {
   const quick = options.quick ?? process.argv.includes('--quick');
-  const seconds = quick ? 1.5 : 5;
+  const seconds = quick ? 1.5 : 3;
   const warmupMs = quick ? 500 : 1000;
+  const rounds = options.rounds ?? (quick ? 1 : 3);
   const sizes = options.sizes ?? [1000, 10_000, 50_000];
   const loadBefore = loadavg()[0]!;
-  const cases: PollingCase[] = [];
   // Warm the JIT on every implementation before measuring anything.
   for (const impl of ['ThreadDict', 'setInterval', 'rxjs'] as const) {
     await pollingCase(impl, 1000, true, quick ? 0.3 : 1, 200);
   }
+  const faultyN = sizes.includes(10_000) ? 10_000 : sizes[0]!;
+  const specs: { impl: PollingCase['impl']; n: number; faulty: boolean; retryOff: boolean }[] = [];
   for (const n of sizes) {
     for (const impl of ['ThreadDict', 'setInterval', 'rxjs'] as const) {
-      cases.push(await pollingCase(impl, n, false, seconds, warmupMs));
+      specs.push({ impl, n, faulty: false, retryOff: false });
     }
   }
-  const faultyN = sizes.includes(10_000) ? 10_000 : sizes[0]!;
   for (const impl of ['ThreadDict', 'setInterval', 'rxjs'] as const) {
-    cases.push(await pollingCase(impl, faultyN, true, seconds, warmupMs));
+    specs.push({ impl, n: faultyN, faulty: true, retryOff: false });
   }
   // Worst case: failing keys without backoff, read every period.
-  cases.push(await pollingCase('ThreadDict', faultyN, true, seconds, warmupMs, true));
+  specs.push({ impl: 'ThreadDict', n: faultyN, faulty: true, retryOff: true });
+  const runs: PollingCase[][] = specs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < specs.length; i++) {
+      const { impl, n, faulty, retryOff } = specs[i]!;
+      runs[i]!.push(await pollingCase(impl, n, faulty, seconds, warmupMs, retryOff));
+    }
+  }
+  const cases = runs.map(foldRounds);
+  const ratios: PollingRatio[] = [];
+  for (const c of cases) {
+    if (c.impl !== 'ThreadDict' || c.retry === 'off') continue;
+    const base = cases.find(
+      (b) => b.impl === 'setInterval' && b.keys === c.keys && b.variant === c.variant,
+    );
+    if (base === undefined) continue;
+    const perRound = c.cpuUsPerPollRounds.map((v, i) => round(v / base.cpuUsPerPollRounds[i]!, 3));
+    ratios.push({
+      keys: c.keys,
+      variant: c.variant,
+      rounds: perRound,
+      median: round(median(perRound), 3),
+    });
+  }
   const get = await getThroughput(10_000, quick ? 1 : 3);
   const heap = await heapPerKey(100_000, 10);
   const result: PollingBenchResult = {
@@ -432,6 +522,7 @@ export async function runPollingBench(
     cpus: availableParallelism(),
     loadAvg: [round(loadBefore, 2), round(loadavg()[0]!, 2)],
     cases,
+    ratios,
     get,
     heap,
   };
