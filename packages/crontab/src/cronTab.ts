@@ -71,11 +71,15 @@ export class CronTab extends Lifecycle {
 
   /** @param options - see {@link CronTabOptions} */
   constructor(options: CronTabOptions = {}) {
-    super('CronTab', options);
+    // Checked before Lifecycle registers the component, so a bad option
+    // never leaves a half-built tab in the registry.
     const o = checkOptions('CronTab', 'options', options);
-    this.keep = checkInteger('CronTab', 'options.keep', o.keep ?? 10, { min: 0, max: 100_000 });
-    this.tz = o.tz === undefined ? undefined : checkString('CronTab', 'options.tz', o.tz);
-    if (this.tz !== undefined) nextRun('* * * * *', 0, { tz: this.tz });
+    const keep = checkInteger('CronTab', 'options.keep', o.keep ?? 10, { min: 0, max: 100_000 });
+    const tz = o.tz === undefined ? undefined : checkString('CronTab', 'options.tz', o.tz);
+    if (tz !== undefined) nextRun('* * * * *', 0, { tz });
+    super('CronTab', options);
+    this.keep = keep;
+    this.tz = tz;
     if (o.start ?? true) this.start();
   }
 

@@ -318,6 +318,11 @@ describe('CronTab input checks', () => {
       'CronTab.add: a job named "* * * * *" exists already; pass a unique options.name',
     );
     expect(() => new CronTab({ keep: -1, registry: false })).toThrow(ConfigError);
+    // A bad option leaves no half-built tab in the registry.
+    const registry = new Registry();
+    expect(() => new CronTab({ tz: 'Mars/Base', registry })).toThrow(ConfigError);
+    expect(() => new CronTab({ keep: 1.5, registry })).toThrow(ConfigError);
+    expect(registry.size).toBe(0);
     expect(() => crontab.history('nope')).toThrow(KeyNotFoundError);
     expect(crontab.remove('nope')).toBe(false);
   });
