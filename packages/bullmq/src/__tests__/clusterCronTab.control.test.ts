@@ -1,7 +1,6 @@
 import { ConfigError, KeyNotFoundError, TimeoutError } from '@tickwork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterCronTab } from '../clusterCronTab.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import {
   realDelay,
   recorder,
@@ -10,18 +9,9 @@ import {
   totalOf,
   waitUntil,
 } from './fixtures/clusterCronHelpers.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 /** Two nodes of one queue, each set up by `add`. */
 function pair(
@@ -29,7 +19,10 @@ function pair(
   add: (tab: ClusterCronTab, node: string) => void,
 ): ClusterCronTab[] {
   return ['a', 'b'].map((node) => {
-    const tab = testTab(connection, queueName, { name: `${queueName}-${node}`, reconcileMs: 200 });
+    const tab = testTab(redis.connection, queueName, {
+      name: `${queueName}-${node}`,
+      reconcileMs: 200,
+    });
     add(tab, node);
     return tab;
   });
@@ -76,8 +69,8 @@ describe('ClusterCronTab: trigger', () => {
   it('runs the job once now on a node of the cluster, paused or not, and resolves with the run', async () => {
     const runs: SeenRun[] = [];
     // The caller does not run tasks (start: false): the run must happen on the worker node.
-    const caller = testTab(connection, 'trigger', { name: 'caller', start: false });
-    const worker = testTab(connection, 'trigger', { name: 'worker' });
+    const caller = testTab(redis.connection, 'trigger', { name: 'caller', start: false });
+    const worker = testTab(redis.connection, 'trigger', { name: 'worker' });
     try {
       for (const [tab, node] of [
         [caller, 'caller'],
@@ -175,7 +168,7 @@ describe('ClusterCronTab: maxRuns, startAt, stopAt', () => {
       expect(run.ok).toBe(true);
       expect(limited).toHaveLength(4);
       // A node added later finds the job done and does not schedule it again.
-      const late = testTab(connection, 'limits', { start: false });
+      const late = testTab(redis.connection, 'limits', { start: false });
       try {
         late.add('* * * * * *', () => {}, { name: 'limited', maxRuns: 3 });
         await late.synced();
@@ -195,7 +188,7 @@ describe('ClusterCronTab: catchUp after downtime', () => {
     const outcome = async (catchUp: 'once' | 'skip') => {
       const runs: SeenRun[] = [];
       const queueName = `catchup-${catchUp}`;
-      const first = testTab(connection, queueName, { name: `${queueName}-first` });
+      const first = testTab(redis.connection, queueName, { name: `${queueName}-first` });
       first.add('* * * * * *', recorder(runs, 'first'), { name: 'tick', catchUp });
       await first.synced();
       await waitUntil(() => runs.length >= 1, 10_000, 'a first run');
@@ -203,7 +196,7 @@ describe('ClusterCronTab: catchUp after downtime', () => {
       await first.kill();
       const downAt = Date.now();
       await realDelay(3_200);
-      const second = testTab(connection, queueName, { name: `${queueName}-second` });
+      const second = testTab(redis.connection, queueName, { name: `${queueName}-second` });
       try {
         const restartedAt = Date.now();
         second.add('* * * * * *', recorder(runs, 'second'), { name: 'tick', catchUp });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterCronTab } from '../clusterCronTab.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import {
   realDelay,
   recorder,
@@ -10,18 +9,9 @@ import {
   waitUntil,
 } from './fixtures/clusterCronHelpers.js';
 import { startChildNode } from './support/childNode.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 interface Started {
   type: 'started';
@@ -40,7 +30,7 @@ describe('ClusterCronTab: a node killed mid-run', () => {
   }, async () => {
     const queueName = 'killed';
     const child = startChildNode(new URL('./fixtures/clusterCronNode.ts', import.meta.url), [
-      String(redis.port),
+      String(redis.server.port),
       queueName,
     ]);
     const runs: SeenRun[] = [];
@@ -50,7 +40,7 @@ describe('ClusterCronTab: a node killed mid-run', () => {
       const started = (await child.waitFor(isStarted, 30_000)) as Started;
       expect(started.attempt).toBe(1);
       survivors = ['a', 'b'].map((node) => {
-        const tab = testTab(connection, queueName, {
+        const tab = testTab(redis.connection, queueName, {
           name: `survivor-${node}`,
           lockDurationMs: 2_000,
           stalledIntervalMs: 500,
@@ -107,7 +97,7 @@ describe('ClusterCronTab: Redis restarted empty', () => {
     const queueName = 'restart';
     const runs: SeenRun[] = [];
     const nodes = ['a', 'b'].map((node) => {
-      const tab = testTab(connection, queueName, { name: `node-${node}`, reconcileMs: 250 });
+      const tab = testTab(redis.connection, queueName, { name: `node-${node}`, reconcileMs: 250 });
       tab.add('* * * * * *', recorder(runs, node), { name: 'tick' });
       tab.add('* * * * * *', recorder(runs, node), { name: 'held' });
       return tab;
@@ -128,7 +118,7 @@ describe('ClusterCronTab: Redis restarted empty', () => {
       );
       const heldBefore = runs.filter((run) => run.job === 'held').length;
 
-      await redis.restart();
+      await redis.server.restart();
       const restartedAt = Date.now();
       await waitUntil(
         () => runs.some((run) => run.job === 'tick' && run.scheduledAt > restartedAt),

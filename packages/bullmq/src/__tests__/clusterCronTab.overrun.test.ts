@@ -1,6 +1,5 @@
 import type { OverrunPolicy } from '@tickwork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
+import { describe, expect, it } from 'vitest';
 import {
   recorder,
   type SeenRun,
@@ -8,24 +7,15 @@ import {
   totalOf,
   waitUntil,
 } from './fixtures/clusterCronHelpers.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 /** Two nodes run a 2.2 s task every second with `overrun`; resolves the runs and skips. */
 async function overrunCase(overrun: OverrunPolicy) {
   const runs: SeenRun[] = [];
   const nodes = ['a', 'b'].map((node) => {
-    const tab = testTab(connection, `overrun-${overrun}`, { name: `${overrun}-${node}` });
+    const tab = testTab(redis.connection, `overrun-${overrun}`, { name: `${overrun}-${node}` });
     tab.add('* * * * * *', recorder(runs, node, 2_200), { name: 'slow', overrun });
     return tab;
   });

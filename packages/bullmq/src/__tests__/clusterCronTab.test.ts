@@ -2,9 +2,9 @@ import { ConfigError, CronSyntaxError, KeyNotFoundError } from '@tickwork/core';
 import { nextRuns, previousRuns } from '@tickwork/crontab';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterCronTab } from '../clusterCronTab.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
+import { startRedisServer } from '../testing/redisServer.js';
 import {
   recorder,
   type SeenRun,
@@ -12,22 +12,13 @@ import {
   totalOf,
   waitUntil,
 } from './fixtures/clusterCronHelpers.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 describe('startRedisServer', () => {
   it('serves PING on a loopback port', async () => {
-    const client = new Redis({ ...connection, lazyConnect: true });
+    const client = new Redis({ ...redis.connection, lazyConnect: true });
     await client.connect();
     expect(await client.ping()).toBe('PONG');
     await client.quit();
@@ -43,16 +34,16 @@ describe('startRedisServer', () => {
 describe('ClusterCronTab: bad input', () => {
   it('rejects a missing connection, a bad queue name, an expression, a zone and a duplicate name', async () => {
     expect(
-      () => new ClusterCronTab(undefined as unknown as { connection: typeof connection }),
+      () => new ClusterCronTab(undefined as unknown as { connection: typeof redis.connection }),
     ).toThrow(ConfigError);
-    expect(() => new ClusterCronTab({} as { connection: typeof connection })).toThrow(
+    expect(() => new ClusterCronTab({} as { connection: typeof redis.connection })).toThrow(
       /options.connection is required/,
     );
-    expect(() => new ClusterCronTab({ connection, queueName: 'a:b', registry: false })).toThrow(
-      ConfigError,
-    );
+    expect(
+      () => new ClusterCronTab({ connection: redis.connection, queueName: 'a:b', registry: false }),
+    ).toThrow(ConfigError);
     const tab = new ClusterCronTab({
-      connection,
+      connection: redis.connection,
       queueName: 'bad-input',
       start: false,
       registry: false,
@@ -90,11 +81,11 @@ describe('ClusterCronTab: bad input', () => {
     ];
     for (const options of bad) {
       const [option] = Object.keys(options);
-      expect(() => new ClusterCronTab({ connection, registry: false, ...options })).toThrow(
-        new RegExp(`ClusterCronTab: options.${option}`),
-      );
+      expect(
+        () => new ClusterCronTab({ connection: redis.connection, registry: false, ...options }),
+      ).toThrow(new RegExp(`ClusterCronTab: options.${option}`));
     }
-    const tab = testTab(connection, 'bad-options', { start: false });
+    const tab = testTab(redis.connection, 'bad-options', { start: false });
     try {
       const badJob: Record<string, unknown>[] = [
         { overrun: 'later' },
@@ -130,7 +121,7 @@ describe('ClusterCronTab: bad input', () => {
 
 describe('ClusterCronTab: cron maths and crontab files', () => {
   it('gives nextRuns and previousRuns by the @tickwork/crontab maths, within startAt/stopAt/maxRuns', async () => {
-    const tab = testTab(connection, 'maths', { start: false, manageSchedules: false });
+    const tab = testTab(redis.connection, 'maths', { start: false, manageSchedules: false });
     try {
       tab.add('30 2 * * *', () => {}, { name: 'ny', tz: 'America/New_York' });
       // Daily slots: the instants between the two calls change nothing.
@@ -189,7 +180,7 @@ describe('ClusterCronTab: cron maths and crontab files', () => {
         return Promise.resolve(`${target} done`);
       },
     };
-    const tab = testTab(connection, 'crontab-file', { name: 'file-node' });
+    const tab = testTab(redis.connection, 'crontab-file', { name: 'file-node' });
     try {
       expect(() => tab.load(text, { tasks: {} })).toThrow(/no task named "backup"/);
       expect(() => tab.load(text, { shell: true } as never)).toThrow(/shell is not supported/);
@@ -219,8 +210,18 @@ describe('ClusterCronTab: cron maths and crontab files', () => {
 describe('ClusterCronTab: reconciling', () => {
   it('upserts idempotently and prunes from one place only what it does not declare', async () => {
     const queueName = 'reconcile';
-    const old = new ClusterCronTab({ connection, queueName, start: false, registry: false });
-    const owner = new ClusterCronTab({ connection, queueName, start: false, registry: false });
+    const old = new ClusterCronTab({
+      connection: redis.connection,
+      queueName,
+      start: false,
+      registry: false,
+    });
+    const owner = new ClusterCronTab({
+      connection: redis.connection,
+      queueName,
+      start: false,
+      registry: false,
+    });
     try {
       old.add('0 1 * * *', () => {}, { name: 'retired' });
       old.add('0 2 * * *', () => {}, { name: 'kept' });
@@ -245,9 +246,9 @@ describe('ClusterCronTab: reconciling', () => {
 describe('ClusterCronTab: a broken schedule', () => {
   it('is put back by the next node that adds the job when its pending slot job is gone', async () => {
     const queueName = 'repair';
-    const first = testTab(connection, queueName, { start: false });
-    const queue = new Queue(queueName, { connection });
-    const client = new Redis(connection);
+    const first = testTab(redis.connection, queueName, { start: false });
+    const queue = new Queue(queueName, { connection: redis.connection });
+    const client = new Redis(redis.connection);
     try {
       first.add('0 3 * * *', () => {}, { name: 'nightly', tz: 'UTC' });
       await first.synced();
@@ -259,7 +260,7 @@ describe('ClusterCronTab: a broken schedule', () => {
       await client.zrem(`bull:${queueName}:delayed`, slotId);
       await client.del(`bull:${queueName}:${slotId}`);
       expect(await queue.getJob(slotId)).toBeUndefined();
-      const second = testTab(connection, queueName, { start: false });
+      const second = testTab(redis.connection, queueName, { start: false });
       try {
         second.add('0 3 * * *', () => {}, { name: 'nightly', tz: 'UTC' });
         await second.synced();
@@ -277,7 +278,13 @@ describe('ClusterCronTab: concurrent deploys', () => {
   it('lets many nodes upsert one every-second schedule at the same instant', async () => {
     const tabs = Array.from(
       { length: 6 },
-      () => new ClusterCronTab({ connection, queueName: 'race', start: false, registry: false }),
+      () =>
+        new ClusterCronTab({
+          connection: redis.connection,
+          queueName: 'race',
+          start: false,
+          registry: false,
+        }),
     );
     try {
       for (const name of ['r1', 'r2', 'r3', 'r4']) {
@@ -302,7 +309,7 @@ describe('ClusterCronTab: 3 nodes, one schedule, 20 slots', () => {
     const queueName = 'every-second';
     const runs: SeenRun[] = [];
     const nodes = ['a', 'b', 'c'].map((node) => {
-      const tab = testTab(connection, queueName, { name: `node-${node}` });
+      const tab = testTab(redis.connection, queueName, { name: `node-${node}` });
       tab.add('* * * * * *', recorder(runs, node), { name: 'tick' });
       return tab;
     });

@@ -2,23 +2,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterThreadDict } from '../clusterThreadDict.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { type ChildNode, startChildNode } from './support/childNode.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
 // Two polling nodes on one Redis: this process (A) and a forked one (B) that
 // the last test SIGKILLs. Real time throughout: a few lease windows of 2 s.
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 /** Polls `condition` every 50 ms until it holds; fails saying `what` after `timeoutMs`. */
 async function waitUntil(
@@ -88,7 +78,7 @@ describe('ClusterThreadDict: two polling nodes', () => {
 
   beforeAll(async () => {
     nodeA = new ClusterThreadDict<string>({
-      connection,
+      connection: redis.connection,
       name,
       nodeId: 'A',
       shards,
@@ -102,7 +92,7 @@ describe('ClusterThreadDict: two polling nodes', () => {
     });
     for (const key of keys) nodeA.append(key);
     child = startChildNode(new URL('./fixtures/clusterThreadDictNode.ts', import.meta.url), [
-      String(redis.port),
+      String(redis.server.port),
       name,
       'B',
       String(shards),
@@ -166,9 +156,9 @@ describe('ClusterThreadDict: two polling nodes', () => {
 
   it('recovers from a Redis restart without restarting the nodes', async () => {
     const restartedAt = Date.now();
-    await redis.restart();
-    const queue = new Queue(`tickwork-poll-${name}`, { connection });
-    const raw = new Redis(connection);
+    await redis.server.restart();
+    const queue = new Queue(`tickwork-poll-${name}`, { connection: redis.connection });
+    const raw = new Redis(redis.connection);
     try {
       // Every shard held again under a window BullMQ scheduled after the
       // restart: the schedulers were re-created and their jobs taken.

@@ -1,24 +1,14 @@
 import { ConfigError, ExpiredError, KeyNotFoundError, StoppedError } from '@tickwork/core';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterThreadDict } from '../clusterThreadDict.js';
 import type { ClusterEntry } from '../clusterThreadDictTypes.js';
 import { parseLeaseJobId, windowEnd } from '../shardLeaseJob.js';
 import { shardOf } from '../shardOf.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { ValueStore } from '../valueStore.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 /** Polls `condition` every 50 ms until it holds; fails saying `what` after `timeoutMs`. */
 async function waitUntil(
@@ -78,7 +68,12 @@ describe('ClusterThreadDict: bad input', () => {
     expect(() => shardOf('', 4)).toThrow(ConfigError);
     expect(() => shardOf('k', 0)).toThrow(ConfigError);
 
-    const dict = new ClusterThreadDict<string>({ connection, name: 'bad', poll: false, ...silent });
+    const dict = new ClusterThreadDict<string>({
+      connection: redis.connection,
+      name: 'bad',
+      poll: false,
+      ...silent,
+    });
     try {
       expect(() => dict.append('')).toThrow(ConfigError);
       expect(() => dict.append('k', { periodMs: -5 })).toThrow(/append options.periodMs/);
@@ -114,15 +109,15 @@ describe('ClusterThreadDict: values in Redis', () => {
     };
     const logger = { debug() {}, info() {}, warn() {}, error() {} };
     const store = new ValueStore(
-      connection,
+      redis.connection,
       `bull:tickwork-poll-${name}`,
       'writer',
       handlers,
       logger,
     );
-    const raw = new Redis(connection);
+    const raw = new Redis(redis.connection);
     const mirror = new ClusterThreadDict<string>({
-      connection,
+      connection: redis.connection,
       name,
       poll: false,
       expireMs: Number.POSITIVE_INFINITY,
@@ -174,7 +169,12 @@ describe('ClusterThreadDict: values in Redis', () => {
       expect(mirror.get('x')).toBe('new');
       expect(seen).toEqual(['new']);
       // A node joining later reads the newest sample back from Redis.
-      const late = new ClusterThreadDict<string>({ connection, name, poll: false, ...silent });
+      const late = new ClusterThreadDict<string>({
+        connection: redis.connection,
+        name,
+        poll: false,
+        ...silent,
+      });
       late.append('x', { expireMs: Number.POSITIVE_INFINITY });
       await late.synced();
       await waitUntil(() => late.entry('x').hasValue, 5000, 'the late node reads x');
@@ -190,7 +190,7 @@ describe('ClusterThreadDict: values in Redis', () => {
   it('get throws ExpiredError for a missing or expired value, like ThreadDict', async () => {
     const name = 'expiry';
     const writer = new ClusterThreadDict<number>({
-      connection,
+      connection: redis.connection,
       name,
       shards: 2,
       leaseMs: 2000,
@@ -201,9 +201,14 @@ describe('ClusterThreadDict: values in Redis', () => {
       },
       ...silent,
     });
-    const reader = new ClusterThreadDict<number>({ connection, name, poll: false, ...silent });
+    const reader = new ClusterThreadDict<number>({
+      connection: redis.connection,
+      name,
+      poll: false,
+      ...silent,
+    });
     const store = new ValueStore(
-      connection,
+      redis.connection,
       `bull:tickwork-poll-${name}`,
       'other',
       { onValues() {}, onLease() {}, onCommandReady() {}, onSubscribed() {} },
@@ -250,7 +255,7 @@ describe('ClusterThreadDict: shard confirmations', () => {
     const name = 'confirm';
     let failing = false;
     const poller = new ClusterThreadDict<number>({
-      connection,
+      connection: redis.connection,
       name,
       shards: 2,
       leaseMs: 2000,
@@ -263,7 +268,7 @@ describe('ClusterThreadDict: shard confirmations', () => {
       ...silent,
     });
     const reader = new ClusterThreadDict<number>({
-      connection,
+      connection: redis.connection,
       name,
       poll: false,
       shards: 2, // as every node of the dict
@@ -308,8 +313,8 @@ describe('ClusterThreadDict: lease claims and windows', () => {
     const handlers = { onValues() {}, onLease() {}, onCommandReady() {}, onSubscribed() {} };
     const logger = { debug() {}, info() {}, warn() {}, error() {} };
     const base = 'bull:tickwork-poll-claims';
-    const one = new ValueStore(connection, base, 'one', handlers, logger);
-    const two = new ValueStore(connection, base, 'two', handlers, logger);
+    const one = new ValueStore(redis.connection, base, 'one', handlers, logger);
+    const two = new ValueStore(redis.connection, base, 'two', handlers, logger);
     try {
       expect(await one.claim(3, 2000, 10_000)).toBe(true);
       // A redelivered job of an older window finds the newer claim.
@@ -341,7 +346,7 @@ describe('ClusterThreadDict: lifecycle', () => {
     const name = 'life';
     const make = (nodeId: string) =>
       new ClusterThreadDict<number>({
-        connection,
+        connection: redis.connection,
         name,
         nodeId,
         shards: 4,

@@ -1,21 +1,11 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { until } from './fixtures/clusterWorkerSupport.js';
 import { type ChildNode, startChildNode } from './support/childNode.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 type ChildHandlers = { work: (n: number) => Promise<number> };
 
@@ -24,17 +14,17 @@ describe('ClusterWorkerProcess across 2 node processes, one SIGKILLed mid-run', 
     const queueName = 'failover';
     const children: ChildNode[] = ['a', 'b'].map((name) =>
       startChildNode(new URL('./fixtures/clusterWorkerChild.ts', import.meta.url), [
-        String(redis.port),
+        String(redis.server.port),
         queueName,
         name,
       ]),
     );
     const client = new ClusterWorkerProcess<ChildHandlers>({
-      connection,
+      connection: redis.connection,
       queueName,
       registry: false,
     });
-    const reader = new Redis(connection);
+    const reader = new Redis(redis.connection);
     try {
       await Promise.all(
         children.map((c) => c.waitFor((m) => (m as { type?: string }).type === 'ready', 30_000)),

@@ -1,24 +1,14 @@
 import { ExpiredError, KeyNotFoundError } from '@tickwork/core';
 import type { KeyEntry } from '@tickwork/workers';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterHandlerContext } from '../clusterRequest.js';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { until } from './fixtures/clusterWorkerSupport.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 function keyHandlers(counts: Map<string, number>, ids: string[]) {
   return {
@@ -39,17 +29,17 @@ describe('ClusterWorkerProcess periodic keys (add)', () => {
     const counts = new Map<string, number>();
     const ids: string[] = [];
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName,
       handlers: keyHandlers(counts, ids),
       registry: false,
     });
     const client = new ClusterWorkerProcess<KeyHandlers>({
-      connection,
+      connection: redis.connection,
       queueName,
       registry: false,
     });
-    const raw = new Queue(queueName, { connection });
+    const raw = new Queue(queueName, { connection: redis.connection });
     try {
       const seen: unknown[] = [];
       const entries: KeyEntry[] = [];
@@ -87,7 +77,7 @@ describe('ClusterWorkerProcess periodic keys (add)', () => {
 
       // A second client adding the same key gets the stored value at once, before its next run.
       const late = new ClusterWorkerProcess<KeyHandlers>({
-        connection,
+        connection: redis.connection,
         queueName,
         registry: false,
       });
@@ -119,13 +109,13 @@ describe('ClusterWorkerProcess periodic keys (add)', () => {
     const queueName = 'expiry';
     const counts = new Map<string, number>();
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName,
       handlers: keyHandlers(counts, []),
       registry: false,
     });
     const client = new ClusterWorkerProcess<KeyHandlers>({
-      connection,
+      connection: redis.connection,
       queueName,
       registry: false,
     });

@@ -6,29 +6,23 @@ import {
   TimeoutError,
 } from '@tickwork/core';
 import { Job, Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import {
   type Journal,
   makeHandlers,
   type TestHandlers,
   until,
 } from './fixtures/clusterWorkerSupport.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
+const redis = useRedisServer();
 const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
+// Registered after useRedisServer(), so it runs while the server is still up.
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
-  await redis?.stop();
 });
 
 /** A client and one node (not started unless asked) on a fresh queue, killed after the file. */
@@ -38,7 +32,7 @@ function setup(
 ) {
   const journal: Journal = { started: [], aborted: [] };
   const node = new ClusterWorkerNode({
-    connection,
+    connection: redis.connection,
     queueName,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     handlers: makeHandlers('n1', journal),
@@ -46,7 +40,11 @@ function setup(
     start: options.start ?? true,
     registry: false,
   });
-  const client = new ClusterWorkerProcess<TestHandlers>({ connection, queueName, registry: false });
+  const client = new ClusterWorkerProcess<TestHandlers>({
+    connection: redis.connection,
+    queueName,
+    registry: false,
+  });
   cleanups.push(
     () => client.kill(),
     () => node.kill(),
@@ -95,7 +93,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('cancels a queued request (removed from Redis) and a running one (aborted on its node)', async () => {
     const { journal, node, client } = setup('cancel', { start: false });
     const other = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'cancel',
       registry: false,
     });
@@ -109,7 +107,7 @@ describe('ClusterWorkerProcess send options', () => {
     expect(await client.cancel(queued.id)).toBe(true);
     expect(await error).toBeInstanceOf(AbortError);
     expect(queued.state).toBe('canceled');
-    const raw = new Queue('cancel', { connection });
+    const raw = new Queue('cancel', { connection: redis.connection });
     cleanups.push(() => raw.close());
     expect(await Job.fromId(raw, queued.id)).toBeUndefined();
     // Another client reads the canceled request from its tombstone.
@@ -158,7 +156,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('keeps finished jobs 10 min by the node, or as long as a client asks on its own jobs', async () => {
     const { client } = setup('keep');
     const brief = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'keep',
       keepFinishedMs: 5_000,
       registry: false,
@@ -167,7 +165,7 @@ describe('ClusterWorkerProcess send options', () => {
     const a = client.send('k', 'echo', 'default keep');
     const b = brief.send('k', 'echo', 'brief keep');
     await Promise.all([a, b]);
-    const raw = new Queue('keep', { connection });
+    const raw = new Queue('keep', { connection: redis.connection });
     cleanups.push(() => raw.close());
     const [ja, jb] = await Promise.all([Job.fromId(raw, a.id), Job.fromId(raw, b.id)]);
     // The default rides on the node's worker options: nothing per job.
@@ -210,7 +208,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('passes upstream results with after, and fails or cancels dependents of bad upstreams', async () => {
     const { journal, client } = setup('after', { concurrency: 4 });
     const other = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'after',
       registry: false,
     });
@@ -250,7 +248,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('coalesces identical requests in flight with dedupe, cluster-wide', async () => {
     const { journal, node, client } = setup('dedupe', { start: false });
     const other = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'dedupe',
       registry: false,
     });
@@ -283,7 +281,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('stops a group cluster-wide: queued removed, running aborted, others untouched', async () => {
     const { journal, client } = setup('groups', { concurrency: 1 });
     const other = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'groups',
       registry: false,
     });
@@ -306,7 +304,7 @@ describe('ClusterWorkerProcess send options', () => {
   it('waits for requests of any client, with info giving state and times', async () => {
     const { client } = setup('wait', { concurrency: 4 });
     const other = new ClusterWorkerProcess<TestHandlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'wait',
       registry: false,
     });
@@ -361,23 +359,40 @@ describe('ClusterWorkerProcess send options', () => {
       /add options are required/,
     );
     expect(() => client.get('nope')).toThrow(KeyNotFoundError);
-    expect(() => new ClusterWorkerProcess({ connection, partitions: -1, registry: false })).toThrow(
-      /options.partitions/,
-    );
     expect(
-      () => new ClusterWorkerProcess({ connection, queueName: 'a:b', registry: false }),
+      () =>
+        new ClusterWorkerProcess({ connection: redis.connection, partitions: -1, registry: false }),
+    ).toThrow(/options.partitions/);
+    expect(
+      () =>
+        new ClusterWorkerProcess({
+          connection: redis.connection,
+          queueName: 'a:b',
+          registry: false,
+        }),
     ).toThrow(/options.queueName/);
     expect(
       () =>
-        new ClusterWorkerNode({ connection, handlers: {}, lockDurationMs: 10, registry: false }),
+        new ClusterWorkerNode({
+          connection: redis.connection,
+          handlers: {},
+          lockDurationMs: 10,
+          registry: false,
+        }),
     ).toThrow(/options.lockDurationMs/);
     expect(
       () =>
-        new ClusterWorkerNode({ connection, handlers: {}, maxStalledCount: -1, registry: false }),
+        new ClusterWorkerNode({
+          connection: redis.connection,
+          handlers: {},
+          maxStalledCount: -1,
+          registry: false,
+        }),
     ).toThrow(/options.maxStalledCount/);
-    expect(() => new ClusterWorkerNode({ connection, pool: {} as never, registry: false })).toThrow(
-      /options.pool.send/,
-    );
+    expect(
+      () =>
+        new ClusterWorkerNode({ connection: redis.connection, pool: {} as never, registry: false }),
+    ).toThrow(/options.pool.send/);
     return Promise.all([
       expect(client.cancel('' as string)).rejects.toBeInstanceOf(ConfigError),
       expect(client.waitCompleted(['x', 3 as never])).rejects.toThrow(/ids\[1\]/),

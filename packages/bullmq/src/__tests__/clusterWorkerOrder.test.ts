@@ -1,22 +1,12 @@
 import { ConfigError } from '@tickwork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterHandlerContext } from '../clusterRequest.js';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { sleep, until } from './fixtures/clusterWorkerSupport.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 interface Run {
   readonly key: string;
@@ -46,7 +36,7 @@ describe('ClusterWorkerProcess per-key ordering (partitions)', () => {
     const nodes = ['a', 'b'].map(
       (name) =>
         new ClusterWorkerNode({
-          connection,
+          connection: redis.connection,
           queueName,
           partitions: 4,
           name,
@@ -55,7 +45,7 @@ describe('ClusterWorkerProcess per-key ordering (partitions)', () => {
         }),
     );
     const client = new ClusterWorkerProcess<ReturnType<typeof orderedHandlers>>({
-      connection,
+      connection: redis.connection,
       queueName,
       partitions: 4,
       registry: false,
@@ -102,7 +92,7 @@ describe('ClusterWorkerProcess per-key ordering (partitions)', () => {
   it('refuses a partition count that differs from the queue’s', async () => {
     const queueName = 'mismatch';
     const first = new ClusterWorkerProcess({
-      connection,
+      connection: redis.connection,
       queueName,
       partitions: 2,
       registry: false,
@@ -110,13 +100,17 @@ describe('ClusterWorkerProcess per-key ordering (partitions)', () => {
     // The first to reach Redis records its count.
     await first.send('k', 'x', undefined).sent;
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName,
       partitions: 3,
       handlers: { x: () => 1 },
       registry: false,
     });
-    const client = new ClusterWorkerProcess({ connection, queueName, registry: false });
+    const client = new ClusterWorkerProcess({
+      connection: redis.connection,
+      queueName,
+      registry: false,
+    });
     try {
       await expect(node.ready()).rejects.toThrow(
         /options.partitions is 3 but queue "mismatch" uses 2/,

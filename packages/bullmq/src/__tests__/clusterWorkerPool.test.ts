@@ -1,23 +1,13 @@
 import { AbortError, ConfigError, TimeoutError } from '@tickwork/core';
 import { WorkerProcess } from '@tickwork/workers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import type { handlers } from './fixtures/clusterWorkerExecutor.js';
 import { until } from './fixtures/clusterWorkerSupport.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 const local = { inMain: (n: number) => n + 1 };
 type Both = typeof handlers & typeof local;
@@ -36,7 +26,7 @@ describe('ClusterWorkerNode with a WorkerProcess pool', () => {
       registry: false,
     });
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName: 'pool',
       handlers: local,
       pool,
@@ -44,7 +34,7 @@ describe('ClusterWorkerNode with a WorkerProcess pool', () => {
       registry: false,
     });
     const client = new ClusterWorkerProcess<Both>({
-      connection,
+      connection: redis.connection,
       queueName: 'pool',
       registry: false,
     });
@@ -107,14 +97,19 @@ describe('ClusterWorkerNode with a WorkerProcess pool', () => {
         return ctx.attempt;
       },
     };
-    const first = new ClusterWorkerNode({ connection, queueName, handlers: slow, registry: false });
+    const first = new ClusterWorkerNode({
+      connection: redis.connection,
+      queueName,
+      handlers: slow,
+      registry: false,
+    });
     const client = new ClusterWorkerProcess<typeof slow>({
-      connection,
+      connection: redis.connection,
       queueName,
       registry: false,
     });
     const second = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName,
       handlers: slow,
       start: false,

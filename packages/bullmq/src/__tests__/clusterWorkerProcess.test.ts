@@ -6,22 +6,12 @@ import {
   WorkerCrashedError,
 } from '@tickwork/core';
 import { Queue, QueueEvents } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterWorkerNode } from '../clusterWorkerNode.js';
 import { ClusterWorkerProcess } from '../clusterWorkerProcess.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
+import { useRedisServer } from './support/useRedisServer.js';
 
-let redis: RedisServer;
-let connection: { host: string; port: number };
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = { host: redis.host, port: redis.port };
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedisServer();
 
 const runs = new Map<string, number>();
 
@@ -48,14 +38,18 @@ describe('ClusterWorkerProcess over 2 nodes', () => {
     const nodes = ['a', 'b'].map(
       (node) =>
         new ClusterWorkerNode({
-          connection,
+          connection: redis.connection,
           queueName,
           name: `node-${node}`,
           handlers: makeHandlers(node),
           registry: false,
         }),
     );
-    const client = new ClusterWorkerProcess<Handlers>({ connection, queueName, registry: false });
+    const client = new ClusterWorkerProcess<Handlers>({
+      connection: redis.connection,
+      queueName,
+      registry: false,
+    });
     try {
       const settled = new Map<number, number>();
       const results = await Promise.all(
@@ -103,20 +97,24 @@ describe('ClusterWorkerProcess over 2 nodes', () => {
   it('reads the result when the event was missed (job finished before the client listened)', async () => {
     const queueName = 'missed';
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName,
       handlers: makeHandlers('solo'),
       registry: false,
     });
-    const raw = new Queue(queueName, { connection });
+    const raw = new Queue(queueName, { connection: redis.connection });
     const events = new QueueEvents(queueName, {
-      connection: { ...connection, maxRetriesPerRequest: null },
+      connection: { ...redis.connection, maxRetriesPerRequest: null },
     });
     try {
       await events.waitUntilReady();
       const job = await raw.add('double', { key: 'k', args: 5 }, { jobId: 'early-1' });
       await job.waitUntilFinished(events, 5_000);
-      const client = new ClusterWorkerProcess<Handlers>({ connection, queueName, registry: false });
+      const client = new ClusterWorkerProcess<Handlers>({
+        connection: redis.connection,
+        queueName,
+        registry: false,
+      });
       try {
         // No new job and no event: the fallback read settles it.
         expect(await client.send('k', 'double', 5, { requestId: 'early-1' })).toEqual({
@@ -135,23 +133,23 @@ describe('ClusterWorkerProcess over 2 nodes', () => {
   });
 
   it('types bad input and settles in-flight requests on kill', async () => {
-    expect(() => new ClusterWorkerProcess({} as { connection: typeof connection })).toThrow(
+    expect(() => new ClusterWorkerProcess({} as { connection: typeof redis.connection })).toThrow(
       ConfigError,
     );
     expect(
       () =>
         new ClusterWorkerNode({
-          connection,
+          connection: redis.connection,
           handlers: { x: 'no' as unknown as () => void },
           registry: false,
         }),
     ).toThrow(/options.handlers.x/);
-    expect(() => new ClusterWorkerNode({ connection } as never)).toThrow(
+    expect(() => new ClusterWorkerNode({ connection: redis.connection } as never)).toThrow(
       /options.handlers is required/,
     );
 
     const client = new ClusterWorkerProcess<Handlers>({
-      connection,
+      connection: redis.connection,
       queueName: 'nobody',
       registry: false,
     });
@@ -167,7 +165,7 @@ describe('ClusterWorkerProcess over 2 nodes', () => {
 
   it('fails a request for a target no node has, and one whose result is not JSON', async () => {
     const node = new ClusterWorkerNode({
-      connection,
+      connection: redis.connection,
       queueName: 'unknown-target',
       handlers: { ...makeHandlers('solo'), big: () => 10n },
       registry: false,
@@ -175,7 +173,7 @@ describe('ClusterWorkerProcess over 2 nodes', () => {
     const client = new ClusterWorkerProcess<
       ReturnType<typeof makeHandlers> & { nope: () => 1; big: () => bigint }
     >({
-      connection,
+      connection: redis.connection,
       queueName: 'unknown-target',
       registry: false,
     });
