@@ -156,8 +156,14 @@ export class ClusterCronProcessor {
     // slot after that moment: slots passed by then were never created (no node
     // ran, or all were busy). A redelivered slot had its successor made on
     // its first delivery, so this holds on the first attempt only.
+    // "Then" is when the job was taken (`processedOn`), not now: the worker
+    // makes the successor before calling us, and a slot boundary crossed in
+    // between would otherwise be both the successor and our catch-up slot,
+    // one slot run twice (seen under load).
     if (attempt <= 1) {
-      const { passed, latest } = passedSlots(job.pattern, slot, this.host.clock.now(), {
+      const now = this.host.clock.now();
+      const takenAt = Math.min(bullJob.processedOn ?? now, now);
+      const { passed, latest } = passedSlots(job.pattern, slot, takenAt, {
         tz: job.tz,
         until: job.stopAt,
       });

@@ -1,4 +1,4 @@
-import { ConfigError, CronSyntaxError, KeyNotFoundError } from '@tickwork/core';
+import { type Clock, ConfigError, CronSyntaxError, KeyNotFoundError } from '@tickwork/core';
 import { nextRuns, previousRuns } from '@tickwork/crontab';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -353,6 +353,30 @@ describe('ClusterCronTab: 3 nodes, one schedule, 20 slots', () => {
       );
     } finally {
       await Promise.all(nodes.map((tab) => tab.kill()));
+    }
+  });
+
+  it('judges catch-up from when BullMQ took the slot, so a slot boundary crossed since runs no slot twice', async () => {
+    // The node's clock reads 1.2 s past the worker's: every slot looks taken
+    // after the next one was due. That next slot is the successor BullMQ made
+    // when it took this one; running this one as its catch-up ran it twice.
+    const ahead: Clock = {
+      now: () => Date.now() + 1_200,
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    };
+    const runs: SeenRun[] = [];
+    const tab = testTab(redis.connection, 'catchup-taken', { name: 'skewed', clock: ahead });
+    tab.add('* * * * * *', recorder(runs, 'skewed'), { name: 'tick' });
+    try {
+      await tab.synced();
+      await waitUntil(() => runs.length >= 4, 15_000, 'four runs');
+      await tab.stop({ timeoutMs: 5_000 });
+      const slots = runs.map((r) => r.scheduledAt);
+      expect(new Set(slots).size).toBe(slots.length);
+      expect(runs.every((run) => run.trigger === 'schedule')).toBe(true);
+    } finally {
+      await tab.kill();
     }
   });
 });
