@@ -190,6 +190,8 @@ export class Scheduler {
   /** Epoch ms that bucket keys and timers' `due` count from. @internal */
   readonly origin: number;
   private count = 0;
+  /** The bucket a wake is firing: out of `buckets` by then, so `clear()` must reach it here. */
+  private firingBucket: Bucket | null = null;
   private epoch = 0;
   private firing = false;
   private handle: TimerHandle | undefined;
@@ -262,6 +264,12 @@ export class Scheduler {
   clear(): void {
     for (const bucket of this.buckets.values()) {
       for (const t of liveEntries(bucket)) t.bucket = null;
+    }
+    // Called from a callback: the rest of the bucket being fired is cancelled too.
+    const firing = this.firingBucket;
+    if (firing !== null) {
+      for (const t of liveEntries(firing)) t.bucket = null;
+      firing.live = 0;
     }
     this.buckets.clear();
     this.lastBucket = null;
@@ -368,6 +376,7 @@ export class Scheduler {
         }
         this.buckets.delete(key);
         if (bucket === this.lastBucket) this.lastBucket = null;
+        this.firingBucket = bucket;
         const entries = bucket.entries;
         const size = bucket.size;
         for (let i = 0; i < size; i++) {
@@ -403,6 +412,7 @@ export class Scheduler {
       }
     } finally {
       this.firing = false;
+      this.firingBucket = null;
       for (const key of deferred) this.heap.push(key);
     }
     this.arm(this.clock.now());
@@ -451,12 +461,15 @@ export class Scheduler {
   }
 }
 
-/** The timers still placed in `bucket` (a cancelled or moved timer leaves a stale entry). */
+/**
+ * The timers still placed in `bucket` (a cancelled or moved timer leaves a
+ * stale entry; in the bucket being fired, the entries fired so far are null).
+ */
 function liveEntries(bucket: Bucket): ScheduledTimer[] {
   const out: ScheduledTimer[] = [];
   for (let i = 0; i < bucket.size; i++) {
-    const t = bucket.entries[i]!;
-    if (t.bucket === bucket) out.push(t);
+    const t = bucket.entries[i];
+    if (t != null && t.bucket === bucket) out.push(t);
   }
   return out;
 }

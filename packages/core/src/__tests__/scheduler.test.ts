@@ -50,6 +50,31 @@ describe('Scheduler', () => {
     expect(fired).toHaveLength(6);
   });
 
+  it('clear() from inside a callback cancels the timers of the bucket being fired too', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const scheduler = new Scheduler({ clock });
+    const fired: string[] = [];
+    const later = scheduler.at(T0 + 50, () => fired.push('later'));
+    const periodic = scheduler.every(10, () => fired.push('periodic'), T0 + 10);
+    scheduler.at(T0 + 10, () => {
+      fired.push('clearer');
+      scheduler.clear();
+    });
+    const sameMs = scheduler.at(T0 + 10, () => fired.push('same ms'));
+    await clock.advance(10);
+    // 'periodic' fired before the clear; 'same ms' was still waiting in the bucket.
+    expect(fired).toEqual(['periodic', 'clearer']);
+    expect(scheduler.size).toBe(0);
+    expect([later, periodic, sameMs].map((t) => t.scheduled)).toEqual([false, false, false]);
+    expect(scheduler.armed).toBe(false);
+    // The count is right again afterwards: one new timer is one.
+    scheduler.at(T0 + 20, () => fired.push('after'));
+    expect(scheduler.size).toBe(1);
+    await clock.advance(100);
+    expect(fired).toEqual(['periodic', 'clearer', 'after']);
+    expect(scheduler.size).toBe(0);
+  });
+
   it('keeps a periodic timer on its grid for 10,000 periods, with no drift', async () => {
     const clock = new VirtualClock({ now: T0 });
     const scheduler = new Scheduler({ clock });
