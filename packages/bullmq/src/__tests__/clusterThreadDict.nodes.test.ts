@@ -4,29 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterThreadDict } from '../clusterThreadDict.js';
 import { type ChildNode, startChildNode } from './support/childNode.js';
 import { useRedisServer } from './support/useRedisServer.js';
+import { realDelay, waitUntil } from './support/waitUntil.js';
 
 // Two polling nodes on one Redis: this process (A) and a forked one (B) that
 // the last test SIGKILLs. Real time throughout: a few lease windows of 2 s.
 
 const redis = useRedisServer();
-
-/** Polls `condition` every 50 ms until it holds; fails saying `what` after `timeoutMs`. */
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await condition()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function realDelay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('ClusterThreadDict: two polling nodes', () => {
   const name = 'pair';

@@ -7,26 +7,9 @@ import { parseLeaseJobId, windowEnd } from '../shardLeaseJob.js';
 import { shardOf } from '../shardOf.js';
 import { ValueStore } from '../valueStore.js';
 import { useRedisServer } from './support/useRedisServer.js';
+import { realDelay, waitUntil } from './support/waitUntil.js';
 
 const redis = useRedisServer();
-
-/** Polls `condition` every 50 ms until it holds; fails saying `what` after `timeoutMs`. */
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await condition()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function realDelay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 const silent = { registry: false as const };
 
