@@ -1,8 +1,6 @@
 import {
-  ConfigError,
   checkDuration,
   checkFunction,
-  checkInstant,
   checkInteger,
   checkOneOf,
   checkOptions,
@@ -10,7 +8,7 @@ import {
   OVERRUN_POLICIES,
   Stats,
 } from '@tickwork/core';
-import { nextRuns, toCronPattern } from '@tickwork/crontab';
+import { checkRunWindow, nextRuns, toCronPattern } from '@tickwork/crontab';
 import type {
   ClusterCronJobOptions,
   ClusterCronJobState,
@@ -35,24 +33,7 @@ export function createJobState(
   const o = checkOptions(component, 'options', options);
   const name = o.name === undefined ? expression : checkString(component, 'options.name', o.name);
   const tz = o.tz === undefined ? defaults.tz : checkZone(component, 'options.tz', o.tz);
-  const startAt =
-    o.startAt === undefined
-      ? Number.NEGATIVE_INFINITY
-      : checkInstant(component, 'options.startAt', o.startAt);
-  const stopAt =
-    o.stopAt === undefined
-      ? Number.POSITIVE_INFINITY
-      : checkInstant(component, 'options.stopAt', o.stopAt);
-  if (stopAt < startAt) {
-    throw new ConfigError(
-      `${component}: options.stopAt must not be before options.startAt`,
-      'options.stopAt',
-    );
-  }
-  const args = o.args ?? [];
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
-    throw new ConfigError(`${component}: options.args must be an array of strings`, 'options.args');
-  }
+  const { startAt, stopAt, args } = checkRunWindow(component, o);
   const finite = (t: number): number | null => (Number.isFinite(t) ? t : null);
   return {
     name,

@@ -4,7 +4,6 @@ import {
   ConfigError,
   checkDuration,
   checkFunction,
-  checkInstant,
   checkInteger,
   checkOneOf,
   checkOptions,
@@ -19,6 +18,7 @@ import {
   TimeoutError,
 } from '@tickwork/core';
 import { type Observable, Subject } from 'rxjs';
+import { checkRunWindow } from './checkRunWindow.js';
 import type {
   CronJobInfo,
   CronJobOptions,
@@ -105,24 +105,7 @@ export class CronTab extends Lifecycle {
     }
     const tz = o.tz === undefined ? this.tz : checkString(c, 'options.tz', o.tz);
     nextRun(pattern, 0, { tz }); // validates the zone now rather than at the first run
-    const startAt =
-      o.startAt === undefined
-        ? Number.NEGATIVE_INFINITY
-        : checkInstant(c, 'options.startAt', o.startAt);
-    const stopAt =
-      o.stopAt === undefined
-        ? Number.POSITIVE_INFINITY
-        : checkInstant(c, 'options.stopAt', o.stopAt);
-    if (stopAt < startAt) {
-      throw new ConfigError(
-        `${c}: options.stopAt must not be before options.startAt`,
-        'options.stopAt',
-      );
-    }
-    const args = o.args ?? [];
-    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
-      throw new ConfigError(`${c}: options.args must be an array of strings`, 'options.args');
-    }
+    const { startAt, stopAt, args } = checkRunWindow(c, o);
     const job: CronJobState = {
       name,
       expression,

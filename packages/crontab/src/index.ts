@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 
+export type { RunWindow } from './checkRunWindow.js';
+export { checkRunWindow } from './checkRunWindow.js';
 export type {
   CronJobInfo,
   CronJobOptions,
