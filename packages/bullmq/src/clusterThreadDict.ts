@@ -28,6 +28,7 @@ import type {
   ClusterGetOptions,
   ShardLeaseInfo,
 } from './clusterThreadDictTypes.js';
+import { ShardLayoutCheck } from './shardLayoutCheck.js';
 import { ShardLeases } from './shardLeases.js';
 import { ShardLeaseWorker } from './shardLeaseWorker.js';
 import { hashKey } from './shardOf.js';
@@ -76,6 +77,8 @@ export class ClusterThreadDict<V> extends Lifecycle {
   private readonly leaseWorker: ShardLeaseWorker<V> | undefined;
   private readonly leaseStats = new Stats();
   private flushTimer: ScheduledTimer | undefined;
+  private readonly layoutCheck: ShardLayoutCheck;
+  private readonly layoutTimer: ScheduledTimer;
   private readonly firstSync: Promise<void>;
   private markSubscribed: () => void = () => {};
   private subscribed = false;
@@ -135,6 +138,9 @@ export class ClusterThreadDict<V> extends Lifecycle {
       this.logger,
     );
     this.publisher = new ValueStorePublisher<V>(this.mirror, this.store, this.clock, this.logger);
+    this.layoutCheck = new ShardLayoutCheck(this.store, shards, o.leaseMs, this.name, this.logger);
+    // Mirrors check too: they read the pollers' per-shard confirmations.
+    this.layoutTimer = this.scheduler.every(o.leaseMs, () => void this.layoutCheck.check());
     if (poll) {
       this.leaseWorker = new ShardLeaseWorker<V>(o, this.leases, this.store, {
         name,
@@ -277,6 +283,7 @@ export class ClusterThreadDict<V> extends Lifecycle {
         leaseMs: this.o.leaseMs,
         connected: this.store.connected,
         schedulerUpserts: this.leaseWorker?.upserts ?? 0,
+        layoutConflict: this.layoutCheck.conflict,
         ...diagnostics.detail,
       },
     };
@@ -301,6 +308,7 @@ export class ClusterThreadDict<V> extends Lifecycle {
 
   protected async onKill(): Promise<void> {
     this.flushTimer?.cancel();
+    this.layoutTimer.cancel();
     this.leases.releaseAll();
     await this.leaseWorker?.close();
     await this.leases.killDicts();
@@ -346,6 +354,7 @@ export class ClusterThreadDict<V> extends Lifecycle {
   private async resyncAll(): Promise<void> {
     this.subscribed = true;
     try {
+      await this.layoutCheck.check();
       await this.publisher.resync([...this.mirror.entries.values()]);
       // A node that missed claims while away checks who holds its shards now.
       const owners = await this.store.owners(this.o.shards);

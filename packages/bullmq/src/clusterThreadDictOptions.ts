@@ -25,7 +25,8 @@ import { MAX_SHARDS } from './shardOf.js';
 /**
  * Options of `ClusterThreadDict`. Durations are in ms. Every node of one
  * dict must use the same `name`, `prefix`, `shards` and `leaseMs`, and append
- * the same keys with the same options.
+ * the same keys with the same options (a node whose `shards` or `leaseMs`
+ * differ logs an error and reports `layoutConflict` in its diagnostics).
  */
 export interface ClusterThreadDictOptions<V> extends ComponentOptions {
   /** How to reach Redis (ioredis options). Required. */

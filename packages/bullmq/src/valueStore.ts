@@ -1,7 +1,7 @@
 import type { Logger } from '@tickwork/core';
 import { Redis } from 'ioredis';
 import { quitRedis, type RedisConnectionOptions } from './redisConnection.js';
-import { CLAIM_SCRIPT, PUBLISH_SCRIPT } from './valueStoreScripts.js';
+import { CLAIM_SCRIPT, LAYOUT_SCRIPT, PUBLISH_SCRIPT } from './valueStoreScripts.js';
 
 /** What the value store tells its owner. @internal */
 export interface ValueStoreHandlers {
@@ -26,6 +26,7 @@ export interface PublishOutcome {
 type ScriptClient = Redis & {
   tickworkPublish(...args: (string | number)[]): Promise<[number[], number[]]>;
   tickworkClaim(...args: (string | number)[]): Promise<number | string>;
+  tickworkLayout(...args: (string | number)[]): Promise<number | string>;
 };
 
 /**
@@ -74,6 +75,7 @@ export class ValueStore {
     this.command = new Redis({ ...connection, maxRetriesPerRequest: 2 }) as ScriptClient;
     this.command.defineCommand('tickworkPublish', { lua: PUBLISH_SCRIPT, numberOfKeys: 1 });
     this.command.defineCommand('tickworkClaim', { lua: CLAIM_SCRIPT, numberOfKeys: 1 });
+    this.command.defineCommand('tickworkLayout', { lua: LAYOUT_SCRIPT, numberOfKeys: 1 });
     this.command.on('error', (error) => this.logError('command', error));
     this.command.on('ready', () => {
       const first = !this.commandReadyOnce;
@@ -147,6 +149,15 @@ export class ValueStore {
       shard,
     );
     return result === 1 ? true : String(result);
+  }
+
+  /**
+   * Records `layout` as this dict's for `ttlMs` (renewing it) unless another
+   * node's differs: resolves null when they agree, else the stored layout.
+   */
+  async agreeLayout(layout: string, ttlMs: number): Promise<string | null> {
+    const result = await this.command.tickworkLayout(`${this.base}:layout`, layout, ttlMs);
+    return result === 1 ? null : String(result);
   }
 
   /** The owner records (`<slot>|<node>` or null) of shards 0..count-1. */

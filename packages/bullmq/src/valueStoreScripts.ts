@@ -119,3 +119,19 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. '|' .. ARGV[1] .. '|' .. ARGV[2])
 return 1
 `;
+
+/**
+ * Agrees on the dict's layout: KEYS[1] holds the `shards`/`leaseMs` of the
+ * nodes using it, with a TTL each agreeing node renews. A node with another
+ * layout gets the stored one back and changes nothing; once every node of the
+ * old layout is gone the key expires and the new one takes over.
+ *
+ * ARGV: layout, TTL ms. Returns 1 when agreed (key set or renewed), else the
+ * stored layout.
+ */
+export const LAYOUT_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;

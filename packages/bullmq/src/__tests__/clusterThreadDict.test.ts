@@ -324,6 +324,52 @@ describe('ClusterThreadDict: lease claims and windows', () => {
   });
 });
 
+describe('ClusterThreadDict: layout', () => {
+  it('reports a node whose shards differ from the cluster, until the other layout expires', async () => {
+    const logged: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: (_: unknown, msg?: string) => {
+        if (msg?.includes('layout')) logged.push(`info ${msg}`);
+      },
+      warn: () => {},
+      error: (_: unknown, msg?: string) => logged.push(`error ${msg}`),
+    };
+    const common = { connection: redis.connection, name: 'layout', poll: false, leaseMs: 2000 };
+    const a = new ClusterThreadDict<string>({ ...common, shards: 8, ...silent });
+    await a.synced(); // A's layout is stored first
+    const b = new ClusterThreadDict<string>({ ...common, shards: 4, logger, ...silent });
+    const raw = new Redis(redis.connection);
+    const key = 'bull:tickwork-poll-layout:layout';
+    try {
+      await b.synced();
+      expect(a.diagnostics().detail?.['layoutConflict']).toBeNull();
+      expect(b.diagnostics().detail?.['layoutConflict']).toBe('shards=8 leaseMs=2000');
+      expect(logged).toEqual([
+        'error layout conflict: this node has shards=4 leaseMs=2000, the other nodes shards=8 leaseMs=2000; every node of one dict needs the same shards and leaseMs',
+      ]);
+      // The stored layout is A's, kept for three windows after its last renewal.
+      expect(await raw.get(key)).toBe('shards=8 leaseMs=2000');
+      const ttl = await raw.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(6000);
+      await a.kill();
+      await raw.del(key); // stands in for the 6 s until A's layout expires
+      await waitUntil(
+        () => b.diagnostics().detail?.['layoutConflict'] === null,
+        3000,
+        "B's check (every leaseMs) finding the key free",
+      );
+      expect(logged[1]).toMatch(/^info layout conflict over/);
+      expect(await raw.get(key)).toBe('shards=4 leaseMs=2000');
+    } finally {
+      await a.kill();
+      await b.kill();
+      await raw.quit();
+    }
+  });
+});
+
 describe('ClusterThreadDict: lifecycle', () => {
   it('stop hands the leases to another node at once; kill ends watch streams', async () => {
     const name = 'life';
