@@ -261,7 +261,8 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
 
   protected async whenIdle(): Promise<void> {
     if (this.runs.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    await this.runStopHook();
+    // A start() while waiting began a new run period: the hook belongs to its stop, not this one.
+    if (this.state !== 'running') await this.runStopHook();
   }
 
   private onSlot(slot: Readonly<Slot>): void {
