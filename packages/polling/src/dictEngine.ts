@@ -322,7 +322,9 @@ export abstract class DictEngine<V> extends Lifecycle {
 
   protected backOff(state: KeyState<V>, now: number): void {
     const policy = this.o.retry;
-    if (policy === null || state.removed || !state.polled || this.state !== 'running') return;
+    // An unthreaded dict reads on access only: a retry timer would start polling the key.
+    if (policy === null || !this.o.threaded) return;
+    if (state.removed || !state.polled || this.state !== 'running') return;
     state.backoff = true;
     state.schedule(
       this.epoch + now + retryDelay(policy, state.consecutiveErrors, state.pollPeriodMs),
