@@ -110,7 +110,8 @@ export class ThreadDict<V> extends DictEngine<V> {
     const reschedule = !state.polled || (periodMs !== undefined && periodMs !== state.pollPeriodMs);
     state.polled = true;
     if (periodMs !== undefined) state.pollPeriodMs = periodMs;
-    if (isNew || periodMs !== undefined) state.batchId = this.batchIdOf(key, state.pollPeriodMs);
+    // A key only set so far has no batch yet (set() does not call batchBy).
+    if (reschedule) state.batchId = this.batchIdOf(key, state.pollPeriodMs);
     if (expireMs !== undefined) {
       state.expireMs = toLimit(expireMs);
       state.ownExpire = true;

@@ -187,3 +187,25 @@ it('uses readMany for read() when no read is given, and shares a batch with conc
   expect(batches).toEqual([['abc']]);
   await dict.kill();
 });
+
+it('with batchBy, a key set() before it is appended is still batched by its group', async () => {
+  const { clock } = virtualTime();
+  const batches: string[] = [];
+  const dict = new ThreadDict<number>({
+    clock,
+    registry: false,
+    periodMs: 100,
+    readMany: (keys) => {
+      batches.push(keys.join(','));
+      return keys.map(() => 1);
+    },
+    batchBy: (key) => key.slice(0, key.indexOf('/')),
+  });
+  await dict.set('devA/x', 0);
+  await dict.set('devB/y', 0);
+  dict.append('devA/x').append('devB/y');
+  dict.start();
+  await clock.advance(0);
+  expect(batches.sort()).toEqual(['devA/x', 'devB/y']);
+  await dict.kill();
+});
