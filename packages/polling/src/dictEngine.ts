@@ -87,6 +87,8 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected readonly changes = new Subject<Entry<V>>();
   /** Context lent to synchronous reads, pointed at each key in turn. */
   protected syncCtx: KeyReadContext<V>;
+  /** `syncCtx` is in use by a read that has not returned yet. */
+  protected syncCtxLent = false;
   /** Single async reads and batches in flight (what `concurrency` bounds). */
   protected inFlight = 0;
   /** Keys (single reads) and key lists (`readMany` batches) waiting for a concurrency slot. */
@@ -369,28 +371,37 @@ export abstract class DictEngine<V> extends Lifecycle {
     this.totals.readStarted(start, state.started(start));
     const extra = state.extra;
     let ctx = extra === null ? null : extra.ctx;
+    let shared = false;
     if (ctx === null) {
+      // Lent already: this read runs inside another one's `read` (a key derived
+      // from others), which keeps the context it was given.
+      if (this.syncCtxLent) this.renewSyncCtx();
       ctx = this.syncCtx;
       ctx.state = state;
+      shared = true;
+      this.syncCtxLent = true;
     }
     let result: V | PromiseLike<V>;
     try {
       result = this.readOne(state.key, ctx);
     } catch (error) {
-      if (ctx === this.syncCtx && ctx.used) this.renewSyncCtx();
+      if (shared) this.returnSyncCtx(ctx);
       if (state.readSeq === seq)
         this.finish(state, false, undefined, toError(error), this.readEndTime());
       return;
     }
     if (!isThenable(result)) {
-      if (ctx === this.syncCtx && ctx.used) this.renewSyncCtx();
+      if (shared) this.returnSyncCtx(ctx);
       if (state.readSeq === seq) this.finish(state, true, result, undefined, this.readEndTime());
       return;
     }
-    if (ctx === this.syncCtx) {
-      // The pending read keeps this context; later synchronous reads get a new one.
+    if (shared) {
+      // The pending read keeps this context; later synchronous reads get another one.
       state.more().ctx = ctx;
-      this.renewSyncCtx();
+      if (ctx === this.syncCtx) {
+        this.syncCtxLent = false;
+        this.renewSyncCtx();
+      }
     }
     if (state.readSeq !== seq) return;
     state.phase = AWAITING;
@@ -412,6 +423,17 @@ export abstract class DictEngine<V> extends Lifecycle {
         }
       },
     );
+  }
+
+  /**
+   * A synchronous read lent the shared context is done with it. A context a
+   * nested read replaced is dropped; the shared one is kept unless the read
+   * handed out its signal (which may carry the read's listeners).
+   */
+  protected returnSyncCtx(ctx: KeyReadContext<V>): void {
+    if (ctx !== this.syncCtx) return;
+    this.syncCtxLent = false;
+    if (ctx.used) this.renewSyncCtx();
   }
 
   protected renewSyncCtx(): void {
