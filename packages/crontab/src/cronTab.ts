@@ -161,6 +161,9 @@ export class CronTab extends Lifecycle {
     for (const job of this.select(name, 'pause')) {
       job.paused = true;
       job.timer?.cancel();
+      // A slot waiting for the running one belongs to before the pause: left
+      // here, it would run after some later slot, long after its time.
+      job.queued = undefined;
       job.stats.next = Number.NaN;
     }
   }
