@@ -79,6 +79,8 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
   private everStarted = false;
   private freshStart = true;
   private stopHookPending = false;
+  /** The last `stopHook` call: a second `stop()` waits for it as the first does. */
+  private stopHookRun: Promise<void> = Promise.resolve();
   private args: A = [] as unknown as A;
   /** Slot waiting for the run in progress (`'queue'`), NaN when none. */
   private queuedDue = Number.NaN;
@@ -256,7 +258,8 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
     this.results.complete();
     this.errors.complete();
     this.notifyIdle();
-    await this.runStopHook();
+    // Only a hook not run yet: one a stop() started may itself be waiting for this kill().
+    if (this.stopHookPending) await this.runStopHook();
   }
 
   protected async whenIdle(): Promise<void> {
@@ -386,9 +389,16 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
     return Math.min(a, b);
   }
 
-  private async runStopHook(): Promise<void> {
-    if (!this.stopHookPending) return;
-    this.stopHookPending = false;
+  /** Calls `stopHook` if this run period has not yet; resolves when the call (maybe one already going) ends. */
+  private runStopHook(): Promise<void> {
+    if (this.stopHookPending) {
+      this.stopHookPending = false;
+      this.stopHookRun = this.callStopHook();
+    }
+    return this.stopHookRun;
+  }
+
+  private async callStopHook(): Promise<void> {
     const hook = this.o.stopHook;
     if (hook === undefined) return;
     try {

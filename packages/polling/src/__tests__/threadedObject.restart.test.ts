@@ -30,3 +30,31 @@ describe('ThreadedObject: start() while a stop() waits for the run', () => {
     await obj.kill();
   });
 });
+
+describe('ThreadedObject: two stop() calls', () => {
+  it('both resolve only once the async stopHook finished', async () => {
+    const { clock, delay } = virtualTime();
+    let hookDone = false;
+    const obj = new ThreadedObject({
+      clock,
+      registry: false,
+      periodMs: 100,
+      target: () => delay(50),
+      stopHook: async () => {
+        await delay(100);
+        hookDone = true;
+      },
+    });
+    obj.start();
+    await clock.advance(10);
+    const settled: boolean[] = [];
+    const first = obj.stop().then((idle) => settled.push(hookDone && idle));
+    const second = obj.stop().then((idle) => settled.push(hookDone && idle));
+    await clock.advance(60); // the run ended at 50; the hook runs until 150
+    expect(settled).toEqual([]);
+    await clock.advance(100);
+    await Promise.all([first, second]);
+    expect(settled).toEqual([true, true]);
+    await obj.kill();
+  });
+});
