@@ -171,6 +171,9 @@ export class CronTab extends Lifecycle {
   /** Resumes a held job (or every job); its next run is the next slot from now. */
   resume(name?: string): void {
     for (const job of this.select(name, 'resume')) {
+      // A job that is not paused keeps its timer: moving it to "after now"
+      // would drop a slot that is due but not yet fired.
+      if (!job.paused) continue;
       job.paused = false;
       job.lastSlot = Math.max(job.lastSlot, this.clock.now());
       this.arm(job);

@@ -33,4 +33,22 @@ describe('CronTab pause and resume', () => {
     // The slot of 20, queued before the pause, must not come back after resume.
     expect(secs(slots)).toEqual([10, 50, 60]);
   });
+
+  it('resume() leaves a job that was not paused alone (its due slot still runs)', async () => {
+    const { clock, crontab } = setup();
+    const runs: string[] = [];
+    crontab.add(
+      '* * * * * *',
+      (ctx) => {
+        runs.push(`a@${(ctx.scheduledAt - T0) / 1000}`);
+        crontab.resume(); // e.g. "make sure everything runs"
+      },
+      { name: 'a' },
+    );
+    crontab.add('* * * * * *', (ctx) => runs.push(`b@${(ctx.scheduledAt - T0) / 1000}`), {
+      name: 'b',
+    });
+    await clock.advance(2_000);
+    expect(runs).toEqual(['a@1', 'b@1', 'a@2', 'b@2']);
+  });
 });
