@@ -12,6 +12,7 @@ import {
 } from '@tickwork/core';
 import { LRUCache } from 'lru-cache';
 import { Subject } from 'rxjs';
+import { ChangeFeed } from './changeFeed.js';
 import { checkKey } from './checks.js';
 import { Deferred } from './deferred.js';
 import {
@@ -85,6 +86,8 @@ export abstract class DictEngine<V> extends Lifecycle {
   protected readonly spreader = new PhaseSpreader<KeyState<V>>((burst) => this.spread(burst));
   protected readonly totals: PollTotals;
   protected readonly changes = new Subject<Entry<V>>();
+  /** Delivers changes to watchers and `changes$` in the order they happened. */
+  protected readonly feed = new ChangeFeed<V>(this.changes);
   /** Context lent to synchronous reads, pointed at each key in turn. */
   protected syncCtx: KeyReadContext<V>;
   /** `syncCtx` is in use by a read that has not returned yet. */
@@ -681,9 +684,7 @@ export abstract class DictEngine<V> extends Lifecycle {
     const forKey = subject?.observed === true;
     const forAll = this.changes.observed;
     if (!forKey && !forAll) return;
-    const entry = state.entry(this.now(), this.epoch);
-    if (forKey) subject.next(entry);
-    if (forAll) this.changes.next(entry);
+    this.feed.deliver(forKey ? subject : null, state.entry(this.now(), this.epoch));
   }
 
   protected readNow(state: KeyState<V>): Promise<V> {
