@@ -312,7 +312,10 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
     this.runs.add(run);
     let result: R | PromiseLike<R>;
     try {
-      result = this.target!(...this.nextArgs());
+      const args = this.nextArgs();
+      // A hook that called kill() abandoned this run: the target must not run after it.
+      if (run.done) return;
+      result = this.target!(...args);
     } catch (error) {
       this.finish(run, false, undefined, toError(error));
       return;

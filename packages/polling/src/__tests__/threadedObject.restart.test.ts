@@ -58,3 +58,26 @@ describe('ThreadedObject: two stop() calls', () => {
     await obj.kill();
   });
 });
+
+describe('ThreadedObject: kill() from a hook', () => {
+  it('kill() in startHook: the target of that run is not called', async () => {
+    const { clock } = virtualTime();
+    let runs = 0;
+    const obj: ThreadedObject<[], void> = new ThreadedObject({
+      clock,
+      registry: false,
+      periodMs: 100,
+      target: () => {
+        runs++;
+      },
+      startHook: () => {
+        void obj.kill();
+        return undefined;
+      },
+    });
+    obj.start();
+    await clock.advance(200);
+    expect(runs).toBe(0);
+    expect(obj.state).toBe('killed');
+  });
+});
