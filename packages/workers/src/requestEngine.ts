@@ -334,7 +334,9 @@ export class RequestEngine {
   /** Queues a ready request (or refuses it when the queue is full) and dispatches what it can. */
   enqueue(request: WorkerRequest, now = this.ctx.clock.now()): void {
     const { maxQueue } = this.ctx.config;
-    if (this.queue.size >= maxQueue) {
+    // maxQueue bounds the requests left waiting: one a free thread takes at
+    // once never waits (with maxQueue 0, nothing could run otherwise).
+    if (this.queue.size >= maxQueue && !this.startsAtOnce()) {
       const error = new OverrunError(
         `${this.ctx.label}: request ${request.id} refused: the queue is full (maxQueue ${maxQueue})`,
       );
@@ -347,6 +349,11 @@ export class RequestEngine {
     this.total.queued++;
     this.queue.push(request);
     this.pump(now);
+  }
+
+  /** Whether a request queued now would be dispatched by the pump that follows. */
+  private startsAtOnce(): boolean {
+    return this.dispatching && this.holding.size === 0 && this.freeSlots.length > this.queue.size;
   }
 
   private pump(now = this.ctx.clock.now()): void {
