@@ -435,9 +435,10 @@ export class RequestEngine {
     const now = this.ctx.clock.now();
     this.release(request, now);
     // The freed thread gets its next request before this one's bookkeeping,
-    // which keeps threads busy; not while a command waits, since settling
-    // this one may make the command ready, and it must go first.
-    if (this.commands === 0) this.pump(now);
+    // which keeps threads busy; not when settling this one may make another
+    // ready (a waiting command, an `after` dependent, a key's queued run):
+    // that one must compete for the slot by priority.
+    if (this.commands === 0 && request.waiters === undefined) this.pump(now);
     const expected = isEnvelope(result) ? (result.p ?? 0) : 0;
     const seen = request.extra?.progressSeen ?? 0;
     if (expected > seen && !isTerminal(request.state)) {

@@ -19,4 +19,14 @@ describe('WorkerProcess queue', () => {
     expect(log).toEqual(['first@0', 'third@10']);
     await pool.kill();
   });
+
+  it('a high-priority dependent goes before a low-priority request queued while its upstream ran', async () => {
+    const { clock, pool, log } = harness();
+    const up = pool.send('up', 'work', 10);
+    pool.send('low', 'work', 10, { priority: 'low' });
+    pool.send('dep', 'work', 10, { priority: 'high', after: up.id });
+    await clock.advance(30);
+    expect(log).toEqual(['up@0', 'dep@10', 'low@20']);
+    await pool.kill();
+  });
 });
