@@ -18,6 +18,8 @@ export class PeriodicKey extends CachedKey<ParsedAdd<unknown>> {
   private readonly fire: FireFn;
   private running = 0;
   private pendingDueAt = Number.NaN;
+  /** A re-`add` asked for a refresh, which no overrun policy may skip. */
+  private refreshAsked = false;
   /** Requests in flight for this key, so `remove` can cancel queued ones. */
   readonly inFlight = new Set<WorkerRequest>();
 
@@ -41,6 +43,12 @@ export class PeriodicKey extends CachedKey<ParsedAdd<unknown>> {
     this.stats.next = this.timer.dueAt;
   }
 
+  /** A re-`add`: new target, args and options; the next slot must run with them. */
+  override update(target: string, args: unknown, options: ParsedAdd<unknown>): void {
+    super.update(target, args, options);
+    this.refreshAsked = true;
+  }
+
   /** Stops the slots (running work goes on). */
   disarm(): void {
     this.timer.cancel();
@@ -62,8 +70,13 @@ export class PeriodicKey extends CachedKey<ParsedAdd<unknown>> {
   private onSlot(slot: Readonly<Slot>): void {
     if (slot.missed > 0) this.stats.miss(slot.missed);
     this.stats.next = this.timer.dueAt;
+    const asked = this.refreshAsked;
+    this.refreshAsked = false;
     if (this.running > 0) {
-      const policy = this.options.overrun;
+      // The refresh a re-add asks for waits for the run in flight (which has
+      // the old args) rather than being skipped: otherwise the key would keep
+      // the old args' value for a whole period.
+      const policy = asked && this.options.overrun === 'skip' ? 'queue' : this.options.overrun;
       if (policy === 'skip') {
         this.stats.skip();
         return;
