@@ -206,12 +206,14 @@ export class WorkerProcess<H extends HandlerMap = UntypedHandlers>
    */
   stopGroup(group: string): number {
     checkString(KIND, 'group', group);
-    let n = 0;
-    for (const request of this.engine.inGroup(group)) {
+    const requests = this.engine.inGroup(group);
+    for (const request of requests) {
       const why = `${this.label}: request ${request.id} canceled: group "${group}" was stopped`;
-      if (this.engine.cancel(request, new AbortError(why))) n++;
+      this.engine.cancel(request, new AbortError(why));
     }
-    return n;
+    // Counted after the loop: canceling an upstream or a joined request also
+    // cancels its dependents and joiners, so their own cancel finds them settled.
+    return requests.filter((r) => r.state === 'canceled').length;
   }
 
   /**
