@@ -193,7 +193,7 @@ export class RequestEngine {
   async kill(): Promise<void> {
     this.open = false;
     this.dispatching = false;
-    for (const request of this.book.unsettledRequests()) {
+    const stop = (request: WorkerRequest): void => {
       const what = `${this.ctx.label}: request ${request.id} (target "${request.target}")`;
       this.settle(
         request,
@@ -201,7 +201,12 @@ export class RequestEngine {
         undefined,
         new StoppedError(`${what} stopped: the pool was killed`),
       );
-    }
+    };
+    const unsettled = this.book.unsettledRequests();
+    // Those waiting for others go first: settled by their upstream's
+    // cancel, they would end with an AbortError naming it, not StoppedError.
+    for (const request of unsettled) if (request.state === 'waiting') stop(request);
+    for (const request of unsettled) stop(request);
     await this.runners.destroyAll();
     this.events.complete();
     const waiters = this.idleWaiters;
