@@ -494,6 +494,9 @@ export class CronTab extends Lifecycle {
       job.queued = undefined;
       job.runs++;
       void this.execute(job, queued.scheduledAt, queued.trigger);
+      // That was the last run maxRuns allows: the job is done now, not at its
+      // next slot (only then, as re-arming from now could drop a due slot).
+      if (job.runs >= job.maxRuns) this.arm(job);
     }
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
