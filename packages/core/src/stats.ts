@@ -202,6 +202,14 @@ export class Stats {
     if (this.ringFill < USAGE_WINDOW) this.ringFill++;
   }
 
+  /**
+   * A run that will never report (its component was killed while it ran):
+   * no longer counted as running, and not counted as finished either.
+   */
+  runAbandoned(): void {
+    if (this.running > 0) this.running--;
+  }
+
   /** `n` slots were skipped because a run was still going. */
   skip(n = 1): void {
     this.skipped += n;

@@ -253,6 +253,8 @@ export class ThreadedObject<A extends unknown[] = [], R = unknown> extends Lifec
     for (const run of this.runs) {
       run.done = true;
       run.timer?.cancel();
+      // Its result, if it ever comes, is ignored: it must not stay "running" for ever.
+      this.counters.runAbandoned();
     }
     this.runs.clear();
     this.results.complete();

@@ -24,6 +24,18 @@ describe('Stats', () => {
     expect(s.duration).toEqual({ count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 });
   });
 
+  it('an abandoned run leaves running without counting as finished', () => {
+    const stats = new Stats(100);
+    stats.reset(1_000);
+    stats.runStarted(1_100, 1_100);
+    stats.runStarted(1_200, 1_200);
+    stats.runAbandoned();
+    expect(stats.snapshot()).toMatchObject({ running: 1, count: 0, errors: 0 });
+    stats.runAbandoned();
+    stats.runAbandoned(); // never below zero
+    expect(stats.snapshot()).toMatchObject({ running: 0, count: 0 });
+  });
+
   it('accumulates delays, counts, errors and the last error', () => {
     const stats = new Stats(100);
     stats.reset(1_000);

@@ -81,3 +81,22 @@ describe('ThreadedObject: kill() from a hook', () => {
     expect(obj.state).toBe('killed');
   });
 });
+
+describe('ThreadedObject: kill() with a run in flight', () => {
+  it('the abandoned run is not left counted as running, nor as finished', async () => {
+    const { clock } = virtualTime();
+    const obj = new ThreadedObject({
+      clock,
+      registry: false,
+      periodMs: 100,
+      target: () => new Promise<void>(() => {}), // never settles
+    });
+    obj.start();
+    await clock.advance(10);
+    expect(obj.stats().running).toBe(1);
+    await obj.kill();
+    expect(obj.stats().running).toBe(0);
+    expect(obj.stats().count).toBe(0);
+    expect(obj.diagnostics().stats.running).toBe(0);
+  });
+});
