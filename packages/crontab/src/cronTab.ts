@@ -426,6 +426,16 @@ export class CronTab extends Lifecycle {
         job.controllers.delete(controller);
         resolve(this.finish(job, scheduledAt, startedAt, trigger, ok, outcome));
       };
+      // kill() ends a run in flight at once (a task may ignore its signal and
+      // never settle): failed with the StoppedError, its timeout cancelled.
+      // remove() aborts too, but its run is still awaited by stop().
+      controller.signal.addEventListener(
+        'abort',
+        () => {
+          if (!this.isAlive()) finish(false, controller.signal.reason);
+        },
+        { once: true },
+      );
       let result: unknown;
       try {
         result = job.task({
