@@ -66,8 +66,6 @@ export abstract class Lifecycle implements RegisteredComponent, AsyncDisposable 
   protected readonly scheduler: Scheduler;
   private readonly registry: Registry | false;
   private current: LifecycleState = 'idle';
-  /** The teardown of the first `kill()`, which later calls wait for too. */
-  private killing: Promise<void> | undefined;
 
   /**
    * @param kind - component class name, used in messages and diagnostics
@@ -138,19 +136,13 @@ export abstract class Lifecycle implements RegisteredComponent, AsyncDisposable 
     return idle;
   }
 
-  /**
-   * Ends the component for good, from any state, and leaves the registry.
-   * Resolves once torn down; every call, the first or a later one, waits for
-   * the same teardown.
-   */
-  kill(): Promise<void> {
-    this.killing ??= (async () => {
-      this.current = 'killed';
-      if (this.registry !== false) this.registry.unregister(this);
-      await this.onKill();
-      this.logger.info({ component: this.name, kind: this.kind }, 'killed');
-    })();
-    return this.killing;
+  /** Ends the component for good, from any state, and leaves the registry. */
+  async kill(): Promise<void> {
+    if (this.current === 'killed') return;
+    this.current = 'killed';
+    if (this.registry !== false) this.registry.unregister(this);
+    await this.onKill();
+    this.logger.info({ component: this.name, kind: this.kind }, 'killed');
   }
 
   /** Same as {@link Lifecycle.kill}, for `await using`. */

@@ -108,29 +108,6 @@ describe('Lifecycle', () => {
     }
   });
 
-  it('a second kill() resolves when the first one finished tearing down, not before', async () => {
-    let release: () => void = () => {};
-    class SlowKill extends Job {
-      protected override onKill(): Promise<void> {
-        return new Promise((resolve) => {
-          release = resolve;
-        });
-      }
-    }
-    const job = new SlowKill('Job', { registry: false });
-    const done: string[] = [];
-    const first = job.kill().then(() => done.push('first'));
-    const second = job.kill().then(() => done.push('second'));
-    await Promise.resolve();
-    await Promise.resolve();
-    expect(done).toEqual([]);
-    release();
-    await Promise.all([first, second]);
-    expect(done).toEqual(['first', 'second']);
-    // After teardown a kill() is a no-op that resolves at once.
-    await job.kill();
-  });
-
   it('kills on `await using` scope exit', async () => {
     const { clock, registry } = setup();
     let outer: Job | undefined;
