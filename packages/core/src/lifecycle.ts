@@ -136,7 +136,13 @@ export abstract class Lifecycle implements RegisteredComponent, AsyncDisposable 
     return idle;
   }
 
-  /** Ends the component for good, from any state, and leaves the registry. */
+  /**
+   * Ends the component for good, from any state, and leaves the registry;
+   * resolves once torn down. A call made while a first `kill()` is still
+   * tearing down resolves at once, without waiting for it: such a call may
+   * come from inside the teardown (a hook calling `kill()`), which would
+   * otherwise wait for itself. Await the first call to know the end.
+   */
   async kill(): Promise<void> {
     if (this.current === 'killed') return;
     this.current = 'killed';

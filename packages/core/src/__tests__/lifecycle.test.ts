@@ -108,6 +108,22 @@ describe('Lifecycle', () => {
     }
   });
 
+  it('a kill() from inside the teardown neither waits for itself nor tears down twice', async () => {
+    let teardowns = 0;
+    class SelfKill extends Job {
+      protected override async onKill(): Promise<void> {
+        teardowns++;
+        await Promise.resolve();
+        await this.kill(); // e.g. a stop hook that kills its component
+      }
+    }
+    const job = new SelfKill('Job', { registry: false });
+    job.start();
+    await job.kill();
+    expect(teardowns).toBe(1);
+    expect(job.state).toBe('killed');
+  });
+
   it('kills on `await using` scope exit', async () => {
     const { clock, registry } = setup();
     let outer: Job | undefined;
