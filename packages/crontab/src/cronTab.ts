@@ -64,6 +64,8 @@ export class CronTab extends Lifecycle {
   private readonly totals = new Stats();
   private readonly runSubject = new Subject<CronRun>();
   private inFlight = 0;
+  /** Ends a run in flight as failed, one per run (of removed jobs too): what `kill()` calls. */
+  private readonly runEnders = new Set<(reason: Error) => void>();
   private idleWaiters: (() => void)[] = [];
 
   /** Every finished run of every job; completes on `kill()`. */
@@ -320,11 +322,16 @@ export class CronTab extends Lifecycle {
   }
 
   protected onKill(): void {
+    const killed = new StoppedError(`CronTab ${this.name} killed`);
     for (const job of this.jobsByName.values()) {
       job.timer?.cancel();
       job.queued = undefined;
-      for (const ac of job.controllers) ac.abort(new StoppedError(`CronTab ${this.name} killed`));
+      for (const ac of job.controllers) ac.abort(killed);
     }
+    // A task may ignore its signal and never settle: its run ends now, failed
+    // with the StoppedError and its timeout cancelled, rather than holding
+    // trigger() callers and counting as running for ever.
+    for (const end of [...this.runEnders]) end(killed);
     this.runSubject.complete();
   }
 
@@ -424,18 +431,11 @@ export class CronTab extends Lifecycle {
         settled = true;
         deadline?.cancel();
         job.controllers.delete(controller);
+        this.runEnders.delete(end);
         resolve(this.finish(job, scheduledAt, startedAt, trigger, ok, outcome));
       };
-      // kill() ends a run in flight at once (a task may ignore its signal and
-      // never settle): failed with the StoppedError, its timeout cancelled.
-      // remove() aborts too, but its run is still awaited by stop().
-      controller.signal.addEventListener(
-        'abort',
-        () => {
-          if (!this.isAlive()) finish(false, controller.signal.reason);
-        },
-        { once: true },
-      );
+      const end = (reason: Error): void => finish(false, reason);
+      this.runEnders.add(end);
       let result: unknown;
       try {
         result = job.task({

@@ -22,22 +22,27 @@ describe('CronTab kill() with a run in flight', () => {
       name: 'hang',
       timeoutMs: 5_000,
     });
+    // A removed job's run in flight goes on (stop() would wait for it) until the kill.
+    crontab.add('0 0 * * *', () => new Promise<void>(() => {}), { name: 'gone' });
     const runs: CronRun[] = [];
     crontab.runs$.subscribe((run) => runs.push(run));
     const triggered = crontab.trigger('hang');
+    const removedRun = crontab.trigger('gone');
+    crontab.remove('gone');
     await clock.advance(1_000);
-    expect(crontab.diagnostics().stats.running).toBe(1);
+    expect(crontab.diagnostics().stats.running).toBe(2);
     expect(crontab.diagnostics().items?.[0]?.stats.running).toBe(1);
     await crontab.kill();
     const run = await triggered;
     expect(run.ok).toBe(false);
     expect(run.error).toBeInstanceOf(StoppedError);
-    expect(runs).toEqual([run]);
+    expect((await removedRun).error).toBeInstanceOf(StoppedError);
+    expect(runs).toEqual([run, await removedRun]);
     expect(crontab.diagnostics().stats.running).toBe(0);
     expect(crontab.diagnostics().items?.[0]?.stats.running).toBe(0);
     await clock.advance(10_000);
-    // Only the StoppedError was logged: no TimeoutError of a killed tab.
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toBeInstanceOf(StoppedError);
+    // Only the StoppedErrors were logged: no TimeoutError of a killed tab.
+    expect(warnings).toHaveLength(2);
+    for (const warning of warnings) expect(warning).toBeInstanceOf(StoppedError);
   });
 });
